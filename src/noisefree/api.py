@@ -1,0 +1,68 @@
+"""The Python API: ``load``, ``train`` and ``evaluate`` do what the commands of the same names do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .checkpoint import load_network
+from .config import RunConfig
+from .data import load_dataset
+from .denoiser import Denoiser
+from .evaluate import EvalResult, evaluate_images, write_results
+from .presets import preset_config
+from .report import write_report
+
+__all__ = ["evaluate", "load", "train"]
+
+
+def load(name_or_path, *, device=None) -> Denoiser:
+    """A denoiser from a run folder, a ``.safetensors``/``.json`` checkpoint, or a registered name."""
+    if isinstance(name_or_path, Denoiser):
+        return name_or_path
+    path = Path(name_or_path)
+    if path.exists():
+        return load_network(path, device=device)
+    raise FileNotFoundError(f"{name_or_path}: neither a checkpoint/run folder on disk nor a known "
+                            "denoiser name (see `noisefree models`)")
+
+
+def train(config: RunConfig | dict | str | Path | None = None, *, preset: str | None = None,
+          out="runs", resume=None, quiet: bool = False, **overrides) -> Path:
+    """Train from a :class:`RunConfig`, a dict, a YAML file, or a preset (``**overrides`` apply on top);
+    or continue ``resume=RUN_DIR``. Returns the run folder."""
+    from .train import train as _train
+
+    if resume is not None:
+        return _train(resume=resume, out=out, quiet=quiet)
+    if preset is not None:
+        config = preset_config(preset, **overrides)
+    elif isinstance(config, (str, Path)):
+        config = RunConfig.from_yaml(config).model_copy(update=overrides)
+        config = RunConfig.validated(config.model_dump())
+    elif isinstance(config, dict) or config is None:
+        config = RunConfig.validated({**(config or {}), **overrides})
+    elif overrides:
+        config = RunConfig.validated({**config.model_dump(), **overrides})
+    return _train(config, out=out, quiet=quiet)
+
+
+def evaluate(denoiser, *, dataset: str = "digits", noise: str = "gaussian:0.1", split: str = "test",
+             subset: str | None = None, clip: bool = True, seed: int = 0, protocol: str = "small",
+             sigma: float | None = None, data_root=None, download: bool = False, resize: int | None = None,
+             grayscale: bool = False, max_images: int | None = None, out_dir=None,
+             report: bool = True) -> EvalResult:
+    """Evaluate ``denoiser`` (anything :func:`load` takes) on ``dataset`` corrupted by ``noise``.
+
+    With ``out_dir``, writes metrics.csv, summary.json and (``report``) report.md with figures.
+    """
+    den = load(denoiser)
+    data = load_dataset(dataset, split=split, root=data_root, download=download, resize=resize, subset=subset,
+                        grayscale=grayscale)
+    if max_images:
+        data = data.select(range(min(max_images, len(data))))
+    result = evaluate_images(den, data, noise, clip=clip, seed=seed, protocol=protocol, sigma=sigma)
+    if out_dir is not None:
+        write_results(result, out_dir)
+        if report:
+            write_report(out_dir, result, title=f"{result.summary['method']} on {data.name}")
+    return result

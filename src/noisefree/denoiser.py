@@ -1,0 +1,115 @@
+"""One call for every denoiser: ``den(noisy, sigma=None)``.
+
+``noisy`` may be a float numpy array H x W or H x W x C on the [0, 1] scale (values outside allowed), a
+batch N x H x W x C, a list of such arrays, or a torch tensor (H, W), (C, H, W) or (N, C, H, W). The
+result has the input's type, shape and (for tensors) device. Subclasses implement only
+:meth:`Denoiser.denoise_batch` on (N, C, H, W) float tensors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models.registry import ModelSpec, get_spec
+
+__all__ = ["Denoiser", "NetworkDenoiser", "forward_padded"]
+
+
+def forward_padded(model: nn.Module, spec: ModelSpec, x: torch.Tensor) -> torch.Tensor:
+    """``model(x)`` for any (N, C, H, W) the architecture accepts after padding: reflect-pad H and W up to
+    the sizes it needs, run, crop back. Fixed-size designs get a clear error for other sizes."""
+    h, w = x.shape[-2:]
+    spec.check_size(h, w)
+    hp, wp = spec.padded_size(h), spec.padded_size(w)
+    if (hp, wp) == (h, w):
+        return model(x)
+    mode = "reflect" if hp - h < h and wp - w < w else "replicate"
+    return model(F.pad(x, (0, wp - w, 0, hp - h), mode=mode))[..., :h, :w]
+
+
+class Denoiser:
+    """Base class. ``channels`` is what the method was made for (None: any)."""
+
+    name: str = "denoiser"
+    channels: int | None = None
+
+    def denoise_batch(self, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(self, noisy, sigma: float | None = None):
+        if isinstance(noisy, (list, tuple)):
+            return [self(item, sigma=sigma) for item in noisy]
+        if isinstance(noisy, torch.Tensor):
+            x = noisy
+            shape = x.shape
+            if x.ndim == 2:
+                x = x[None, None]
+            elif x.ndim == 3:
+                x = x[None]
+            elif x.ndim != 4:
+                raise ValueError(f"expected a tensor (H, W), (C, H, W) or (N, C, H, W), got {tuple(shape)}")
+            out = self._run(x.float(), sigma)
+            return out.to(device=noisy.device, dtype=noisy.dtype if noisy.is_floating_point() else out.dtype
+                          ).reshape(shape)
+        arr = np.asarray(noisy)
+        if arr.dtype.kind not in "fiu":
+            raise TypeError(f"expected a numeric array, got dtype {arr.dtype}")
+        if arr.dtype.kind in "iu":
+            raise TypeError(f"expected a float array on the [0, 1] scale, got {arr.dtype}; divide by "
+                            f"{np.iinfo(arr.dtype).max} first (or use noisefree.io.read_image)")
+        if arr.ndim == 2:
+            x = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))[None, None]
+        elif arr.ndim == 3:
+            x = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).permute(2, 0, 1)[None]
+        elif arr.ndim == 4:
+            x = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).permute(0, 3, 1, 2)
+        else:
+            raise ValueError(f"expected an array H x W, H x W x C or N x H x W x C, got shape {arr.shape}")
+        out = self._run(x, sigma)
+        out = out.permute(0, 2, 3, 1).cpu().numpy()
+        return out.reshape(arr.shape).astype(arr.dtype if arr.dtype.kind == "f" else np.float32, copy=False)
+
+    def _run(self, x: torch.Tensor, sigma) -> torch.Tensor:
+        c = x.shape[1]
+        if self.channels is None or c == self.channels:
+            return self.denoise_batch(x, sigma)
+        if self.channels == 1:  # a gray method on color images: channel by channel
+            n, _, h, w = x.shape
+            return self.denoise_batch(x.reshape(n * c, 1, h, w), sigma).reshape(n, c, h, w)
+        raise ValueError(f"{self.name} denoises {self.channels}-channel images; this input has {c} "
+                         f"channel(s). Use a model trained for {c}-channel images.")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, channels={self.channels})"
+
+
+class NetworkDenoiser(Denoiser):
+    """A trained network with its model card. Pads each image (reflect) to a size the architecture
+    accepts and crops back; refuses sizes a fixed-size design cannot take. ``sigma`` is not an input of
+    these networks and is ignored."""
+
+    def __init__(self, model: nn.Module, card: dict, *, batch_size: int = 16):
+        self.model = model.eval()
+        self.card = card
+        self.spec: ModelSpec = get_spec(card["architecture"])
+        self.channels = int(card["channels"])
+        self.name = card.get("name") or card["architecture"]
+        self.batch_size = batch_size
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def to(self, device) -> NetworkDenoiser:
+        self.model.to(device)
+        return self
+
+    @torch.inference_mode()
+    def denoise_batch(self, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
+        self.spec.check_size(*x.shape[-2:])
+        out = [forward_padded(self.model, self.spec, x[i : i + self.batch_size].to(self.device, torch.float32))
+               .float() for i in range(0, x.shape[0], self.batch_size)]
+        return torch.cat(out).to(x.device)

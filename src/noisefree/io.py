@@ -1,0 +1,178 @@
+"""Image files in and out: 8- and 16-bit PNG and TIFF, JPEG, BMP, float TIFF; gray, RGB, RGBA.
+
+:func:`read_image` returns a float32 array on the [0, 1] scale (H x W for gray, H x W x 3 for color) and an
+:class:`ImageInfo` that remembers what the file was (bit depth, alpha channel, format), so
+:func:`write_image` can write the result back in the same form. EXIF orientation is applied on reading.
+Alpha is split off and passed through untouched; float TIFF values are kept as they are (no scaling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["IMAGE_SUFFIXES", "ImageInfo", "ImageReadError", "find_images", "read_image", "write_image"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+class ImageReadError(ValueError):
+    """A file that is not an image noisefree can read; the message names the file."""
+
+
+@dataclass
+class ImageInfo:
+    """What an image file held: ``dtype`` is 'uint8', 'uint16' or 'float32'."""
+
+    dtype: str
+    channels: int  # colour channels, alpha excluded: 1 or 3
+    alpha: np.ndarray | None = None  # the untouched alpha channel, in the file's dtype
+    format: str = ""
+
+    @property
+    def max_value(self) -> float:
+        return {"uint8": 255.0, "uint16": 65535.0}.get(self.dtype, 1.0)
+
+
+def find_images(paths, *, recursive: bool = True) -> list[Path]:
+    """Image files among ``paths`` (files, or folders searched recursively), in sorted order."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            pattern = "**/*" if recursive else "*"
+            found += sorted(f for f in p.glob(pattern) if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        elif p.exists():
+            found.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such file or folder")
+    return found
+
+
+def read_image(path) -> tuple[np.ndarray, ImageInfo]:
+    """Read an image file as float32 on the [0, 1] scale: (H, W) gray or (H, W, 3) color."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".tif", ".tiff"):
+            arr = _read_tiff(path)
+        elif suffix == ".png" and _png_bit_depth(path) == 16:
+            arr = _read_png16(path)
+        else:
+            arr = _read_pillow(path)
+    except ImageReadError:
+        raise
+    except Exception as exc:  # Pillow/tifffile raise many kinds; name the file either way
+        raise ImageReadError(f"{path}: cannot read it as an image ({type(exc).__name__}: {exc})") from exc
+    return _split(arr, path)
+
+
+def _split(arr: np.ndarray, path: Path) -> tuple[np.ndarray, ImageInfo]:
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (2, 3, 4)):
+        raise ImageReadError(f"{path}: unsupported image shape {arr.shape}; expected H x W, H x W x 3 or 4")
+    if arr.dtype == np.uint8:
+        dtype, scale = "uint8", 255.0
+    elif arr.dtype == np.uint16:
+        dtype, scale = "uint16", 65535.0
+    elif arr.dtype.kind == "f":
+        dtype, scale = "float32", 1.0
+    else:
+        raise ImageReadError(f"{path}: unsupported pixel type {arr.dtype}; use 8/16-bit integers or float")
+    alpha = None
+    if arr.ndim == 3 and arr.shape[-1] in (2, 4):  # gray+alpha or RGBA
+        arr, alpha = arr[..., :-1], arr[..., -1].copy()
+        if arr.shape[-1] == 1:
+            arr = arr[..., 0]
+    image = arr.astype(np.float32) / np.float32(scale)
+    channels = 1 if image.ndim == 2 else 3
+    return image, ImageInfo(dtype=dtype, channels=channels, alpha=alpha, format=path.suffix.lower())
+
+
+def _read_pillow(path: Path) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im)
+        if im.mode in ("I;16", "I;16B", "I;16L"):
+            return np.asarray(im, dtype=np.uint16)
+        if im.mode in ("I", "F"):
+            return np.asarray(im, dtype=np.float32) / (65535.0 if im.mode == "I" else 1.0)
+        if im.mode not in ("L", "LA", "RGB", "RGBA"):
+            im = im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
+        return np.asarray(im)
+
+
+def _png_bit_depth(path: Path) -> int:
+    with open(path, "rb") as f:
+        head = f.read(26)
+    if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ImageReadError(f"{path}: not a PNG file (bad signature)")
+    return head[24]
+
+
+def _read_png16(path: Path) -> np.ndarray:
+    import png  # pypng: Pillow reduces 16-bit color PNG to 8 bits, pypng keeps all 16
+
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(height, width, info["planes"])
+    return arr
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    import tifffile
+
+    arr = tifffile.imread(path)
+    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[-1] not in (1, 3, 4):  # planar C x H x W
+        arr = np.moveaxis(arr, 0, -1)
+    if arr.dtype.kind == "f":
+        arr = arr.astype(np.float32)
+    return arr
+
+
+def write_image(path, image: np.ndarray, info: ImageInfo | None = None, *, dtype: str | None = None) -> Path:
+    """Write a float image on the [0, 1] scale in ``dtype`` (default: the input file's, from ``info``).
+
+    Integer outputs are clipped to [0, 1] and rounded; float TIFF is written unscaled. The alpha channel
+    of ``info`` is re-attached untouched. JPEG cannot hold 16 bits: a 16-bit result for a .jpg is refused.
+    """
+    path = Path(path)
+    dtype = dtype or (info.dtype if info else "uint8")
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ValueError(f"{path}: unknown image format {suffix!r}; use one of {', '.join(IMAGE_SUFFIXES)}")
+    if dtype == "float32" and suffix not in (".tif", ".tiff"):
+        raise ValueError(f"{path}: float output needs a .tif/.tiff file name")
+    if dtype == "uint16" and suffix in (".jpg", ".jpeg", ".bmp"):
+        raise ValueError(f"{path}: {suffix} cannot hold 16-bit pixels; write .png or .tif instead")
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if dtype == "float32":
+        out = image.astype(np.float32)
+    else:
+        top = 255 if dtype == "uint8" else 65535
+        out = np.rint(np.clip(image, 0.0, 1.0) * top).astype(np.uint8 if top == 255 else np.uint16)
+    if info is not None and info.alpha is not None:
+        alpha = info.alpha.astype(out.dtype) if dtype != "float32" else info.alpha / np.float32(info.max_value)
+        out = np.dstack([out if out.ndim == 3 else out[..., None], alpha])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix in (".tif", ".tiff"):
+        import tifffile
+
+        photometric = "rgb" if out.ndim == 3 and out.shape[-1] >= 3 else "minisblack"
+        extrasamples = ["unassalpha"] if out.ndim == 3 and out.shape[-1] in (2, 4) else None
+        tifffile.imwrite(path, out, photometric=photometric, extrasamples=extrasamples)
+    elif out.dtype == np.uint16:
+        import png
+
+        planes = 1 if out.ndim == 2 else out.shape[-1]
+        mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[planes] + ";16"
+        png.from_array(out.reshape(out.shape[0], -1), mode).save(str(path))
+    else:
+        from PIL import Image
+
+        Image.fromarray(out).save(path, **({"quality": 95} if suffix in (".jpg", ".jpeg") else {}))
+    return path

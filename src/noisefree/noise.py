@@ -1,0 +1,300 @@
+"""Noise models: small objects that corrupt clean images on the [0, 1] scale.
+
+A noise model is called as ``noise(clean, rng)`` on a float tensor of shape (N, C, H, W) and returns the
+noisy tensor. ``rng`` is where the randomness comes from:
+
+* :class:`TorchRandom` draws on the tensor's own device (fast; used for training batches);
+* :class:`NumpyRandom` draws from ``numpy.random.default_rng(seed)`` in the layout the benchmark protocols
+  use (H x W for gray, H x W x 3 for color), so an evaluation image's noise is bit-for-bit reproducible
+  and independent of batch size and device.
+
+Noise specs are strings, composable with ``+``::
+
+    gaussian:0.1            Gaussian, std 0.1
+    gaussian:0-0.2          Gaussian, std drawn per image uniformly from [0, 0.2] (blind training)
+    saltpepper:0.02         2 % of pixels set to 0 or 1
+    masking:0.3             30 % of pixels set to 0 (dropout / masking noise)
+    poisson:30              Poisson shot noise with peak 30 (photon count at intensity 1)
+    speckle:0.1             multiplicative Gaussian: x + x * n * 0.1
+    gaussian:0.1+saltpepper:0.02
+
+Clipping the noisy image to [0, 1] is not part of a noise model; it is an explicit option of
+:func:`corrupt` (``clip=True``), as the protocols differ on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = [
+    "Compose",
+    "Gaussian",
+    "Masking",
+    "Noise",
+    "NumpyRandom",
+    "Poisson",
+    "SaltPepper",
+    "Speckle",
+    "TorchRandom",
+    "corrupt",
+    "parse_noise",
+]
+
+
+class TorchRandom:
+    """Randomness from a :class:`torch.Generator`, drawn on the generator's device."""
+
+    def __init__(self, generator: torch.Generator):
+        self.generator = generator
+
+    def normal(self, like: torch.Tensor, shape=None) -> torch.Tensor:
+        return torch.randn(shape or like.shape, generator=self.generator, device=like.device, dtype=like.dtype)
+
+    def uniform(self, like: torch.Tensor, shape=None) -> torch.Tensor:
+        return torch.rand(shape or like.shape, generator=self.generator, device=like.device, dtype=like.dtype)
+
+    def poisson(self, rates: torch.Tensor) -> torch.Tensor:
+        return torch.poisson(rates, generator=self.generator)
+
+
+class NumpyRandom:
+    """Randomness from ``numpy.random.Generator`` in protocol layout (per image: H x W or H x W x C).
+
+    Per-pixel draws for a (N, C, H, W) tensor are made image by image as an array of shape (H, W) for one
+    channel or (H, W, C) otherwise, then moved to (C, H, W); draws of shape (N, 1, 1, 1) (one number per
+    image) are made as ``rng.random(N)``. This is what makes our evaluation noise equal the published
+    protocol's: ``default_rng(i).standard_normal((H, W))`` for the i-th gray image.
+    """
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+
+    def _draw(self, fn, like: torch.Tensor, shape) -> torch.Tensor:
+        shape = tuple(shape or like.shape)
+        n, c, h, w = shape
+        if (h, w) == (1, 1):
+            arr = fn((n, c, 1, 1))
+        else:
+            per = [fn((h, w))[None] if c == 1 else np.moveaxis(fn((h, w, c)), -1, 0) for _ in range(n)]
+            arr = np.stack(per)
+        return torch.from_numpy(np.ascontiguousarray(arr)).to(device=like.device, dtype=like.dtype)
+
+    def normal(self, like: torch.Tensor, shape=None) -> torch.Tensor:
+        return self._draw(self.rng.standard_normal, like, shape)
+
+    def uniform(self, like: torch.Tensor, shape=None) -> torch.Tensor:
+        return self._draw(self.rng.random, like, shape)
+
+    def poisson(self, rates: torch.Tensor) -> torch.Tensor:
+        values = rates.detach().cpu().double().numpy()
+        if rates.shape[1] == 1:
+            out = np.stack([self.rng.poisson(v[0])[None] for v in values])
+        else:
+            out = np.stack([np.moveaxis(self.rng.poisson(np.moveaxis(v, 0, -1)), -1, 0) for v in values])
+        return torch.from_numpy(out).to(device=rates.device, dtype=rates.dtype)
+
+
+class Noise:
+    """Base class: ``noise(x, rng) -> noisy``. ``spec`` round-trips through :func:`parse_noise`."""
+
+    spec: str
+
+    def __call__(self, x: torch.Tensor, rng) -> torch.Tensor:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __add__(self, other: Noise) -> Compose:
+        return Compose((self, other))
+
+    @property
+    def sigma(self) -> float | None:
+        """Nominal Gaussian std (upper end of a range), or None when the model has no such parameter."""
+        return None
+
+
+def _per_pixel_mask(x: torch.Tensor, p: float, rng) -> torch.Tensor:
+    """A (N, 1, H, W) boolean mask, True with probability p, shared by all channels of a pixel."""
+    n, _, h, w = x.shape
+    return rng.uniform(x, (n, 1, h, w)) < p
+
+
+@dataclass(frozen=True)
+class Gaussian(Noise):
+    """Additive white Gaussian noise of std ``sigma``, or std drawn per image from [sigma, sigma_max]."""
+
+    sigma_min: float
+    sigma_max: float | None = None
+
+    def __post_init__(self):
+        hi = self.sigma_max if self.sigma_max is not None else self.sigma_min
+        if self.sigma_min < 0 or hi < self.sigma_min:
+            raise ValueError(f"gaussian: need 0 <= sigma_min <= sigma_max, got {self.sigma_min}, {hi}")
+
+    @property
+    def spec(self) -> str:
+        if self.sigma_max is None:
+            return f"gaussian:{self.sigma_min:g}"
+        return f"gaussian:{self.sigma_min:g}-{self.sigma_max:g}"
+
+    @property
+    def sigma(self) -> float:
+        return self.sigma_max if self.sigma_max is not None else self.sigma_min
+
+    def per_image_sigma(self, x: torch.Tensor, rng) -> torch.Tensor | float:
+        if self.sigma_max is None:
+            return self.sigma_min
+        u = rng.uniform(x, (x.shape[0], 1, 1, 1))
+        return self.sigma_min + (self.sigma_max - self.sigma_min) * u
+
+    def __call__(self, x, rng):
+        sigma = self.per_image_sigma(x, rng)
+        return x + sigma * rng.normal(x)
+
+
+@dataclass(frozen=True)
+class SaltPepper(Noise):
+    """Impulse noise: a fraction ``amount`` of pixels set to 0 or 1 with equal probability."""
+
+    amount: float
+
+    def __post_init__(self):
+        _check_fraction("saltpepper", self.amount)
+
+    @property
+    def spec(self):
+        return f"saltpepper:{self.amount:g}"
+
+    def __call__(self, x, rng):
+        hit = _per_pixel_mask(x, self.amount, rng)
+        salt = _per_pixel_mask(x, 0.5, rng)
+        return torch.where(hit, salt.to(x.dtype), x)
+
+
+@dataclass(frozen=True)
+class Masking(Noise):
+    """Masking (dropout) noise: a fraction ``amount`` of pixels set to 0."""
+
+    amount: float
+
+    def __post_init__(self):
+        _check_fraction("masking", self.amount)
+
+    @property
+    def spec(self):
+        return f"masking:{self.amount:g}"
+
+    def __call__(self, x, rng):
+        return x * (~_per_pixel_mask(x, self.amount, rng)).to(x.dtype)
+
+
+@dataclass(frozen=True)
+class Poisson(Noise):
+    """Shot noise: ``Poisson(x * peak) / peak``; lower peak means stronger noise."""
+
+    peak: float
+
+    def __post_init__(self):
+        if not self.peak > 0:
+            raise ValueError(f"poisson: peak must be > 0, got {self.peak}")
+
+    @property
+    def spec(self):
+        return f"poisson:{self.peak:g}"
+
+    def __call__(self, x, rng):
+        return rng.poisson(x.clamp(min=0) * self.peak) / self.peak
+
+
+@dataclass(frozen=True)
+class Speckle(Noise):
+    """Multiplicative Gaussian noise: ``x + x * n * sigma`` (as ``skimage.util.random_noise('speckle')``)."""
+
+    strength: float
+
+    @property
+    def spec(self):
+        return f"speckle:{self.strength:g}"
+
+    def __call__(self, x, rng):
+        return x + x * rng.normal(x) * self.strength
+
+
+@dataclass(frozen=True)
+class Compose(Noise):
+    """Noise models applied in order, e.g. Gaussian then salt-and-pepper."""
+
+    parts: tuple[Noise, ...]
+
+    @property
+    def spec(self):
+        return "+".join(p.spec for p in self.parts)
+
+    @property
+    def sigma(self):
+        sigmas = [p.sigma for p in self.parts if p.sigma is not None]
+        return max(sigmas) if sigmas else None
+
+    def __call__(self, x, rng):
+        for part in self.parts:
+            x = part(x, rng)
+        return x
+
+
+def _check_fraction(name: str, value: float) -> None:
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name}: amount must be a fraction in [0, 1], got {value}")
+
+
+_KINDS = {
+    "gaussian": "gaussian:SIGMA or gaussian:MIN-MAX (std on the [0, 1] scale, e.g. gaussian:0.1)",
+    "saltpepper": "saltpepper:FRACTION (e.g. saltpepper:0.02)",
+    "masking": "masking:FRACTION (e.g. masking:0.3)",
+    "poisson": "poisson:PEAK (e.g. poisson:30)",
+    "speckle": "speckle:SIGMA (e.g. speckle:0.1)",
+}
+
+
+def parse_noise(spec: str | Noise) -> Noise:
+    """Parse a noise spec such as ``"gaussian:0-0.2+saltpepper:0.01"`` into a :class:`Noise`."""
+    if isinstance(spec, Noise):
+        return spec
+    parts = [p.strip() for p in str(spec).split("+") if p.strip()]
+    if not parts:
+        raise ValueError(f"empty noise spec {spec!r}; use one of: {', '.join(_KINDS.values())}")
+    models = [_parse_one(p) for p in parts]
+    return models[0] if len(models) == 1 else Compose(tuple(models))
+
+
+def _parse_one(part: str) -> Noise:
+    kind, _, arg = part.partition(":")
+    kind = kind.strip().lower().replace("-", "").replace("_", "")
+    if kind not in _KINDS:
+        raise ValueError(f"unknown noise {kind!r} in {part!r}; known: {', '.join(_KINDS.values())}")
+    try:
+        if kind == "gaussian":
+            lo, sep, hi = arg.partition("-") if not arg.startswith("-") else (arg, "", "")
+            return Gaussian(float(lo), float(hi)) if sep else Gaussian(float(lo))
+        value = float(arg)
+    except ValueError:
+        raise ValueError(f"bad noise parameter in {part!r}; expected {_KINDS[kind]}") from None
+    return {"saltpepper": SaltPepper, "masking": Masking, "poisson": Poisson, "speckle": Speckle}[kind](value)
+
+
+def corrupt(clean: torch.Tensor, noise: Noise, rng, *, clip: bool) -> torch.Tensor:
+    """Apply ``noise`` to a (N, C, H, W) batch; clip to [0, 1] when ``clip``."""
+    noisy = noise(clean, rng)
+    return noisy.clamp_(0.0, 1.0) if clip else noisy
+
+
+def eval_noisy(clean: torch.Tensor, noise: Noise, seeds, *, clip: bool) -> torch.Tensor:
+    """Reproducible noisy copies of ``clean`` (N, C, H, W): image k uses ``default_rng(seeds[k])``.
+
+    Computed in float64 on the CPU, so the result equals the protocol's numpy computation bit for bit,
+    then returned as float64 (callers cast).
+    """
+    clean64 = clean.detach().cpu().double()
+    out = [corrupt(clean64[k : k + 1], noise, NumpyRandom(np.random.default_rng(int(s))), clip=clip)
+           for k, s in enumerate(seeds)]
+    return torch.cat(out) if out else clean64.clone()

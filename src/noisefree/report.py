@@ -1,0 +1,116 @@
+"""Reports a person would rather look at than read: figures (PNG) and one ``report.md`` showing them.
+
+* ``loss_curves.png`` — training and validation loss per epoch, and validation PSNR;
+* ``samples.png`` — a grid of clean / noisy / denoised images with each image's PSNR;
+* ``histograms.png`` — PSNR and SSIM across test images, noisy input against denoised output;
+* ``report.md`` — the metrics table, the configuration, and the figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .evaluate import EvalResult  # noqa: E402
+
+__all__ = ["plot_histograms", "plot_history", "plot_samples", "write_report"]
+
+
+def plot_history(history: list[dict], path) -> Path:
+    epochs = [h["epoch"] for h in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax1.plot(epochs, [h["train_loss"] for h in history], "o-", label="training")
+    ax1.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation")
+    ax1.set(xlabel="epoch", ylabel="loss", title="Loss", yscale="log")
+    ax1.legend()
+    ax2.plot(epochs, [h["val_psnr"] for h in history], "o-", color="C2")
+    ax2.set(xlabel="epoch", ylabel="PSNR (dB)", title="Validation PSNR")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def _show(ax, img):
+    img = np.clip(img, 0, 1)
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_samples(samples: dict, rows: list[dict], path) -> Path:
+    n = len(samples["clean"])
+    fig, axes = plt.subplots(3, n, figsize=(1.6 * n + 0.8, 5.2), squeeze=False)
+    for j in range(n):
+        r = rows[j]
+        for i, (key, label) in enumerate((("clean", "original"), ("noisy", "noisy"), ("denoised", "denoised"))):
+            _show(axes[i, j], samples[key][j])
+            if key == "noisy":
+                axes[i, j].set_title(f"{r['noisy_psnr']:.1f} dB", fontsize=8)
+            elif key == "denoised":
+                axes[i, j].set_title(f"{r['psnr']:.1f} dB", fontsize=8)
+            if j == 0:
+                axes[i, j].set_ylabel(label)
+    return _save(fig, path)
+
+
+def plot_histograms(rows: list[dict], path) -> Path:
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, key, unit in ((ax1, "psnr", "PSNR (dB)"), (ax2, "ssim", "SSIM")):
+        noisy = [r[f"noisy_{key}"] for r in rows if np.isfinite(r[f"noisy_{key}"])]
+        out = [r[key] for r in rows if np.isfinite(r[key])]
+        bins = np.histogram_bin_edges(noisy + out, bins=30)
+        ax.hist(noisy, bins=bins, alpha=0.6, label=f"noisy (mean {np.mean(noisy):.3g})")
+        ax.hist(out, bins=bins, alpha=0.6, label=f"denoised (mean {np.mean(out):.3g})")
+        ax.set(xlabel=unit, ylabel="images", title=f"{unit} across {len(out)} test images")
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(out_dir, result: EvalResult, *, title: str, history: list[dict] | None = None,
+                 config_yaml: str | None = None, extra: str = "") -> Path:
+    """Draw the figures and write ``report.md`` in ``out_dir``; returns the report's path."""
+    out_dir = Path(out_dir)
+    figs = out_dir / "figures"
+    s = result.summary
+    parts = [f"# {title}\n", extra,
+             f"Evaluated on **{s['images']}** images of `{s['dataset']}`, noise `{s['noise']}` "
+             f"(noisy image {'clipped' if s['clip_noisy'] else 'not clipped'}; {s['protocol']} protocol, "
+             f"seed {s['seed']}).\n",
+             "| | PSNR (dB) | SSIM |", "|---|---|---|",
+             f"| noisy input | {s['noisy_psnr_mean']:.2f} ± {s['noisy_psnr_std']:.2f} | "
+             f"{s['noisy_ssim_mean']:.4f} ± {s['noisy_ssim_std']:.4f} |",
+             f"| **{s['method']}** | **{s['psnr_mean']:.2f}** ± {s['psnr_std']:.2f} | "
+             f"**{s['ssim_mean']:.4f}** ± {s['ssim_std']:.4f} |", "",
+             f"Denoising took {s['seconds']:.2f} s ({s['seconds_per_megapixel']:.3g} s per megapixel). "
+             "Per-image values: [metrics.csv](metrics.csv); summary: [summary.json](summary.json).\n"]
+    if history:
+        plot_history(history, figs / "loss_curves.png")
+        best = max(history, key=lambda h: h["val_psnr"])
+        parts += ["## Training\n", f"{len(history)} epochs; best validation PSNR {best['val_psnr']:.2f} dB at "
+                  f"epoch {best['epoch']}. History: [history.csv](history.csv).\n",
+                  "![loss curves](figures/loss_curves.png)\n"]
+    if result.samples.get("clean"):
+        plot_samples(result.samples, result.rows, figs / "samples.png")
+        parts += ["## Samples\n", "Rows: original, noisy, denoised (PSNR above each).\n",
+                  "![samples](figures/samples.png)\n"]
+    plot_histograms(result.rows, figs / "histograms.png")
+    parts += ["## Distribution over test images\n", "![histograms](figures/histograms.png)\n"]
+    if config_yaml:
+        parts += ["## Configuration\n", "```yaml", config_yaml.rstrip(), "```\n"]
+    report = out_dir / "report.md"
+    report.write_text("\n".join(parts))
+    return report
