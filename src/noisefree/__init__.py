@@ -1,6 +1,6 @@
 """noisefree: train, evaluate, compare and apply image denoisers.
 
-The pipeline, one module each: data -> noise -> models -> train -> evaluate -> report / apply.
+The pipeline, one module each: data -> noise -> models -> training -> evaluation -> report / apply.
 
     import noisefree as nf
     run = nf.train(preset="demo")                 # a run folder with checkpoints and report.md

@@ -8,7 +8,7 @@ from .checkpoint import load_network
 from .config import RunConfig
 from .data import load_dataset
 from .denoiser import Denoiser
-from .evaluate import EvalResult, evaluate_images, write_results
+from .evaluation import EvalResult, evaluate_images, write_results
 from .presets import preset_config
 from .report import write_report
 
@@ -30,7 +30,7 @@ def train(config: RunConfig | dict | str | Path | None = None, *, preset: str | 
           out="runs", resume=None, quiet: bool = False, **overrides) -> Path:
     """Train from a :class:`RunConfig`, a dict, a YAML file, or a preset (``**overrides`` apply on top);
     or continue ``resume=RUN_DIR``. Returns the run folder."""
-    from .train import train as _train
+    from .training import train as _train
 
     if resume is not None:
         return _train(resume=resume, out=out, quiet=quiet)

@@ -24,7 +24,7 @@ def _friendly(fn):
         from .config import ConfigError
         from .data import DatasetError
         from .io import ImageReadError
-        from .train import TrainingDiverged
+        from .training import TrainingDiverged
 
         try:
             return fn(*args, **kwargs)
@@ -190,8 +190,9 @@ def models_cmd(as_json: bool = typer.Option(False, "--json")):
         out.print_json(json.dumps(rows))
         return
     table = Table(title="noisefree models")
-    for col in ("name", "params (gray)", "params (RGB)", "input sizes", "follows", "description"):
-        table.add_column(col)
+    table.add_column("name", no_wrap=True, style="bold")
+    for col in ("params (gray)", "params (RGB)", "input sizes", "follows", "description"):
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(r["name"], f"{r['params_gray']:,}", f"{r['params_color']:,}", r["sizes"], r["reference"],
                       r["description"])
@@ -204,8 +205,9 @@ def presets_cmd():
     from .presets import PRESETS
 
     table = Table(title="noisefree presets (noisefree train --preset NAME)")
-    for col in ("name", "dataset", "model", "noise", "epochs", "what the reference reported"):
-        table.add_column(col)
+    table.add_column("name", no_wrap=True, style="bold")
+    for col in ("dataset", "model", "noise", "epochs", "what the reference reported"):
+        table.add_column(col, overflow="fold")
     for p in PRESETS.values():
         f = p.fields
         table.add_row(p.name, f["dataset"] + (f" ->{f['resize']}px" if f.get("resize") else ""), f["model"],

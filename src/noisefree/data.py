@@ -181,7 +181,7 @@ def _read_idx(path: Path) -> np.ndarray:
     raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
     ndim = raw[3]
     dims = np.frombuffer(raw, dtype=">i4", count=ndim, offset=4)
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims).copy()
 
 
 def _load_mnist_like(name: str, split: str, root: Path, download: bool) -> ImageSet:

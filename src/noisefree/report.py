@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .evaluate import EvalResult  # noqa: E402
+from .evaluation import EvalResult  # noqa: E402
 
 __all__ = ["plot_histograms", "plot_history", "plot_samples", "write_report"]
 

@@ -34,7 +34,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import RunConfig
 from .data import ImageSet, load_dataset
 from .denoiser import NetworkDenoiser, forward_padded
-from .evaluate import evaluate_images, finish_output, write_results
+from .evaluation import evaluate_images, finish_output, write_results
 from .metrics import psnr, ssim
 from .models import build_model, get_spec
 from .noise import TorchRandom, corrupt, eval_noisy, parse_noise

@@ -1,0 +1,106 @@
+"""The command line, as a user runs it."""
+
+import json
+import shutil
+
+import numpy as np
+from typer.testing import CliRunner
+
+from noisefree.cli import app
+from noisefree.io import read_image, write_image
+
+from .conftest import smooth_image
+
+runner = CliRunner()
+
+
+def run(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    return result
+
+
+def test_train_evaluate_denoise_end_to_end(tmp_path):
+    r = run("train", "--dataset", "digits", "--subset", "0:1500", "--model", "pool-ae", "--noise", "gaussian:0.3",
+            "--epochs", "3", "--eval-images", "50", "--device", "cpu", "--out", tmp_path / "runs", "-q")
+    assert r.exit_code == 0, r.output
+    run_dir = next((tmp_path / "runs").iterdir())
+    assert (run_dir / "report.md").is_file() and (run_dir / "figures" / "samples.png").is_file()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["psnr_mean"] > summary["noisy_psnr_mean"]
+
+    # evaluate: defaults (dataset, noise) come from the model card
+    r = run("evaluate", run_dir, "--max-images", "40", "-o", tmp_path / "ev")
+    assert r.exit_code == 0, r.output
+    rows = (tmp_path / "ev" / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 41 and rows[0].startswith("index,file,psnr,ssim")
+    assert (tmp_path / "ev" / "report.md").is_file()
+    # two evaluations see identical noisy images -> identical numbers
+    r = run("evaluate", run_dir, "--max-images", "40", "-o", tmp_path / "ev2")
+    assert (tmp_path / "ev2" / "metrics.csv").read_text() == (tmp_path / "ev" / "metrics.csv").read_text()
+    r = run("evaluate", run_dir, "--max-images", "10", "--sigma", "0.1,0.2", "-o", tmp_path / "ev3")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "ev3" / "sigma0.1" / "summary.json").is_file()
+
+    # denoise: a folder with a bad file; the rest finish, each output keeps depth and channels
+    inputs = tmp_path / "in"
+    write_image(inputs / "a.png", smooth_image(28, 28), dtype="uint8")
+    write_image(inputs / "deep" / "b.tif", smooth_image(36, 30), dtype="uint16")
+    write_image(inputs / "c.png", smooth_image(28, 28, channels=3), dtype="uint8")
+    (inputs / "broken.png").write_bytes(b"not an image")
+    r = run("denoise", run_dir / "best.safetensors", inputs, "-o", tmp_path / "out")
+    assert r.exit_code == 1  # something was skipped
+    assert "broken.png" in r.output and "3 image(s) written" in r.output
+    b, info = read_image(tmp_path / "out" / "deep" / "b.tif")
+    assert b.shape == (36, 30) and info.dtype == "uint16"
+    c, info = read_image(tmp_path / "out" / "c.png")
+    assert c.shape == (28, 28, 3) and info.dtype == "uint8"
+    # nothing already done is lost: a second run refuses to overwrite
+    r = run("denoise", "--model", run_dir, inputs / "a.png", "-o", tmp_path / "out")
+    assert r.exit_code == 1 and "exists" in r.output
+
+
+def test_resume_from_cli(tmp_path):
+    r = run("train", "--preset", "demo", "--subset", "0:200", "--epochs", "1", "--eval-images", "20",
+            "--device", "cpu", "--out", tmp_path, "-q")
+    assert r.exit_code == 0, r.output
+    run_dir = next(tmp_path.iterdir())
+    text = (run_dir / "config.yaml").read_text().replace("epochs: 1", "epochs: 2")
+    (run_dir / "config.yaml").write_text(text)
+    r = run("train", "--resume", run_dir, "-q")
+    assert r.exit_code == 0, r.output
+    assert len((run_dir / "history.csv").read_text().splitlines()) == 3
+
+
+def test_config_file_and_clear_errors(tmp_path):
+    r = run("train", "--dataset", "cifar10", "--data-root", tmp_path / "nothing", "--out", tmp_path)
+    assert r.exit_code == 1 and "--download" in r.output and "cifar-10-batches-py" in r.output
+    r = run("train", "--model", "resnet", "--out", tmp_path)
+    assert r.exit_code == 1 and "unknown model" in r.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("epoch: 3\n")
+    r = run("train", "--config", bad, "--out", tmp_path)
+    assert r.exit_code == 1 and "bad.yaml" in r.output and "epoch" in r.output
+    r = run("denoise", tmp_path / "missing-model", tmp_path, "-o", tmp_path / "o")
+    assert r.exit_code == 1 and "missing-model" in r.output
+
+
+def test_models_and_presets_list():
+    r = run("models", "--json")
+    assert r.exit_code == 0
+    rows = {m["name"]: m for m in json.loads(r.output)}
+    assert rows["dncnn"]["params_gray"] == 556_097 and rows["dense-ae"]["sizes"] == "28x28 only"
+    r = run("presets")
+    assert r.exit_code == 0 and "ref-pool-mnist" in r.output
+
+
+def test_python_api_matches_cli(tmp_path):
+    import noisefree as nf
+
+    run_dir = nf.train(preset="demo", subset="0:1500", epochs=2, eval_images=20, device="cpu", out=tmp_path,
+                       quiet=True)
+    den = nf.load(run_dir)
+    noisy = np.clip(smooth_image(28, 28) + 0.3 * np.random.default_rng(0).standard_normal((28, 28)), 0, 1)
+    assert den(noisy.astype(np.float32)).shape == (28, 28)
+    res = nf.evaluate(run_dir, dataset="digits", noise="gaussian:0.3", max_images=20)
+    assert res.summary["images"] == 20 and res.summary["psnr_mean"] > res.summary["noisy_psnr_mean"]
+    shutil.rmtree(run_dir)

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from noisefree.denoiser import NetworkDenoiser
+from noisefree.models import build_model, get_spec, list_models
+
+ALL = [s.name for s in list_models()]
+
+
+def test_registry_lists_the_reference_designs_and_dncnn():
+    assert {"skip-ae", "conv4-ae", "dense-ae", "pool-ae", "strided-ae", "dncnn"} <= set(ALL)
+    with pytest.raises(KeyError, match="unknown model 'nope'"):
+        get_spec("nope")
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_forward_shape_on_valid_sizes(name, channels):
+    spec = get_spec(name)
+    model = build_model(name, channels=channels).eval()
+    den = NetworkDenoiser(model, {"architecture": name, "channels": channels})
+    sizes = [(28, 28)] if spec.fixed_size else [(28, 28), (32, 32), (37, 50)]
+    for h, w in sizes:
+        out = den(torch.rand(2, channels, h, w))
+        assert out.shape == (2, channels, h, w)
+        assert torch.isfinite(out).all()
+
+
+def test_dense_ae_refuses_other_sizes():
+    den = NetworkDenoiser(build_model("dense-ae", channels=1), {"architecture": "dense-ae", "channels": 1})
+    with pytest.raises(ValueError, match="takes only 28x28"):
+        den(np.zeros((32, 32), np.float32))
+
+
+def test_reference_layer_shapes():
+    """002's listed layer outputs: 64x4x4 before the dense bottleneck, 28x28 out."""
+    m = build_model("dense-ae", channels=1)
+    x = torch.rand(3, 1, 28, 28)
+    h = m.conv3(m.conv2(m.conv1(x)))
+    assert h.shape == (3, 64, 4, 4)
+    assert (m.l1.in_features, m.l1.out_features, m.l2.out_features) == (1024, 256, 1024)
+    # 004: 28 -> 14 -> 7 -> 3
+    s = build_model("strided-ae", channels=1)
+    assert s.encoder(torch.rand(1, 1, 28, 28)).shape == (1, 128, 3, 3)
+    # 001: 28 -> 7
+    c = build_model("conv4-ae", channels=3)
+    assert c.encoder(torch.rand(1, 3, 28, 28)).shape[-2:] == (7, 7)
+    # dncnn: 17 conv layers
+    d = build_model("dncnn", channels=1)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in d.modules()) == 17
+
+
+def test_denoiser_accepts_arrays_batches_and_tensors():
+    den = NetworkDenoiser(build_model("dncnn", channels=1, depth=4, width=8), {"architecture": "dncnn",
+                                                                             "channels": 1})
+    hw = np.random.rand(30, 33).astype(np.float32)
+    assert den(hw).shape == (30, 33) and den(hw).dtype == np.float32
+    assert den(hw[..., None]).shape == (30, 33, 1)
+    assert den(np.random.rand(2, 30, 33, 1)).shape == (2, 30, 33, 1)
+    assert den(np.random.rand(30, 33, 3)).shape == (30, 33, 3)  # gray model: channel by channel
+    outs = den([hw, hw[:20]])
+    assert [o.shape for o in outs] == [(30, 33), (20, 33)]
+    t = torch.rand(3, 30, 33)
+    assert den(t).shape == (3, 30, 33) and isinstance(den(t), torch.Tensor)
+    np.testing.assert_allclose(den(hw * 1.0 + 0.0), den(torch.from_numpy(hw)).numpy(), atol=1e-6)
+    with pytest.raises(TypeError, match="divide by 255"):
+        den(np.zeros((8, 8), np.uint8))
+
+
+def test_color_model_refuses_gray_input():
+    den = NetworkDenoiser(build_model("dncnn", channels=3, depth=3, width=4), {"architecture": "dncnn",
+                                                                             "channels": 3})
+    with pytest.raises(ValueError, match="3-channel"):
+        den(np.zeros((16, 16), np.float32))

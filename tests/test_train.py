@@ -1,0 +1,87 @@
+"""Training: end to end on the embedded digits, exact resume, divergence guard."""
+
+import csv
+import json
+
+import pytest
+import torch
+
+import noisefree as nf
+from noisefree import training as train_module
+from noisefree.checkpoint import load_checkpoint
+from noisefree.config import RunConfig
+
+
+def small_config(**kw):
+    base = dict(dataset="digits", subset="0:960", model="dncnn", model_args={"depth": 4, "width": 16}, lr=3e-3,
+                noise="gaussian:0.3", epochs=2, batch_size=32, eval_images=64, device="cpu", seed=1)
+    return RunConfig(**{**base, **kw})
+
+
+def test_train_writes_run_and_beats_noisy_input(tmp_path):
+    run = nf.train(small_config(epochs=3), out=tmp_path, quiet=True)
+    for f in ["config.yaml", "best.safetensors", "best.json", "last.safetensors", "train_state.pt", "history.csv",
+              "metrics.csv", "summary.json", "report.md", "figures/loss_curves.png", "figures/samples.png",
+              "figures/histograms.png"]:
+        assert (run / f).is_file(), f
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["images"] == 64 and summary["dataset"] == "digits"
+    assert summary["psnr_mean"] > summary["noisy_psnr_mean"] + 3
+    card = json.loads((run / "best.json").read_text())
+    assert card["metrics"]["test"]["psnr_mean"] == pytest.approx(summary["psnr_mean"])
+    assert RunConfig.from_yaml(run / "config.yaml") == small_config(epochs=3)
+    with open(run / "history.csv") as f:
+        assert len(list(csv.DictReader(f))) == 3
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = nf.train(small_config(epochs=2), out=tmp_path / "a", quiet=True)
+    first = nf.train(small_config(epochs=1), out=tmp_path / "b", quiet=True)
+    # the same run, asked for one more epoch: edit its config and resume
+    cfg = RunConfig.from_yaml(first / "config.yaml").model_copy(update={"epochs": 2})
+    cfg.to_yaml(first / "config.yaml")
+    nf.train(resume=first, quiet=True)
+    a, _ = load_checkpoint(straight / "last.safetensors")
+    b, _ = load_checkpoint(first / "last.safetensors")
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+
+
+def test_early_stopping_stops(tmp_path):
+    run = nf.train(small_config(epochs=6, patience=1, min_delta=10.0), out=tmp_path, quiet=True)
+    with open(run / "history.csv") as f:
+        assert len(list(csv.DictReader(f))) == 2  # epoch 1 improves on inf, epoch 2 cannot gain 10
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = train_module.corrupt
+
+    def failing(clean, noise, rng, *, clip):  # from the second epoch on, the data turn bad
+        calls["n"] += 1
+        out = real(clean, noise, rng, clip=clip)
+        return out * float("nan") if calls["n"] > steps_per_epoch + 2 else out
+
+    steps_per_epoch = -(-int(960 * 0.9) // 32)
+
+    monkeypatch.setattr(train_module, "corrupt", failing)
+    with pytest.raises(train_module.TrainingDiverged, match="last good checkpoint"):
+        nf.train(small_config(epochs=3), out=tmp_path, quiet=True)
+    run = next(tmp_path.iterdir())
+    model, card = load_checkpoint(run / "last.safetensors")
+    assert card["epoch"] == 1
+    assert all(torch.isfinite(v.float()).all() for v in model.state_dict().values())
+
+
+def test_variable_size_folder_needs_patches(tmp_path, image_folder):
+    from noisefree.io import write_image
+
+    from .conftest import smooth_image
+
+    write_image(image_folder / "big.png", smooth_image(50, 60), dtype="uint8")
+    cfg = small_config(dataset=f"folder:{image_folder}", subset=None, model="dncnn",
+                       model_args={"depth": 3, "width": 8}, epochs=1, val_fraction=0.3)
+    with pytest.raises(ValueError, match="--patch-size"):
+        nf.train(cfg, out=tmp_path / "runs", quiet=True)
+    run = nf.train(cfg.model_copy(update={"patch_size": 24, "augment": True}), out=tmp_path / "runs", quiet=True)
+    assert (run / "report.md").is_file()
