@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .checkpoint import load_network
+from .classical import CLASSICAL, ClassicalDenoiser
 from .config import RunConfig
 from .data import load_dataset
 from .denoiser import Denoiser
@@ -16,14 +17,17 @@ __all__ = ["evaluate", "load", "train"]
 
 
 def load(name_or_path, *, device=None) -> Denoiser:
-    """A denoiser from a run folder, a ``.safetensors``/``.json`` checkpoint, or a registered name."""
+    """A denoiser from a run folder, a ``.safetensors``/``.json`` checkpoint, or a registered name
+    (classical methods: bm3d, nlm, tv, wavelet, bilateral, median, gaussian, noisy)."""
     if isinstance(name_or_path, Denoiser):
         return name_or_path
     path = Path(name_or_path)
     if path.exists():
         return load_network(path, device=device)
-    raise FileNotFoundError(f"{name_or_path}: neither a checkpoint/run folder on disk nor a known "
-                            "denoiser name (see `noisefree models`)")
+    if str(name_or_path) in CLASSICAL:
+        return ClassicalDenoiser(str(name_or_path))
+    raise FileNotFoundError(f"{name_or_path}: neither a checkpoint/run folder on disk nor a known denoiser "
+                            f"name (classical: {', '.join(CLASSICAL)}; see `noisefree models`)")
 
 
 def train(config: RunConfig | dict | str | Path | None = None, *, preset: str | None = None,

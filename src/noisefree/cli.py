@@ -174,6 +174,45 @@ def denoise(
         raise typer.Exit(1)
 
 
+@app.command()
+@_friendly
+def benchmark(
+    methods: str = typer.Option(..., help="comma-separated: classical names (bm3d, nlm, tv, wavelet, bilateral, "
+                                          "median, gaussian, noisy), run folders or checkpoints"),
+    dataset: str = typer.Option(..., help="folder:PATH, digits, mnist, cifar10, ..."),
+    sigma: str = typer.Option("15,25,50", help="noise levels (standard: 8-bit scale; small: [0, 1] scale)"),
+    protocol: str = typer.Option("standard", help="standard (natural images) | small (MNIST/CIFAR)"),
+    split: str = typer.Option("test"), subset: str | None = typer.Option(None, help="START:STOP"),
+    max_images: int | None = typer.Option(None), data_root: str | None = typer.Option(None),
+    seed: int = typer.Option(0), workers: int | None = typer.Option(None, help="processes for CPU-bound methods"),
+    estimate_sigma: bool = typer.Option(False, "--estimate-sigma", help="methods estimate sigma themselves"),
+    output: Path = typer.Option(Path("benchmark"), "-o", "--output", help="folder for tables, figures, cache"),
+):
+    """Every method on the same noisy images: PSNR/SSIM table, per-image CSV, time, plots and crops."""
+    import shlex
+    import sys
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .benchmark import run_benchmark
+
+    if protocol not in ("standard", "small"):
+        raise ValueError(f"--protocol {protocol!r}: use standard or small")
+    command = "noisefree " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+        def factory(label, total):
+            task = bar.add_task(label, total=total)
+            return lambda n: bar.advance(task, n)
+
+        run_benchmark([m.strip() for m in methods.split(",") if m.strip()], dataset, sigmas=_floats(sigma),
+                      protocol=protocol, out_dir=output, split=split, subset=subset, max_images=max_images,
+                      data_root=data_root, seed=seed, estimate_sigma=estimate_sigma, workers=workers,
+                      command=command, log=lambda m: err.print(m, highlight=False), progress_factory=factory)
+    out.print((output / "results.md").read_text())
+    out.print(f"tables, per-image CSV and figures in {output}")
+
+
 @app.command("models")
 def models_cmd(as_json: bool = typer.Option(False, "--json")):
     """List the registered architectures with their parameter counts."""

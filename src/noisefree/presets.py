@@ -28,7 +28,7 @@ _ADAM = {"lr": 1e-3, "batch_size": 64, "loss": "mse"}
 PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("demo", "pool-ae on the embedded digits, Gaussian sigma 0.3: trains in about a minute on a CPU",
            "003 design on embedded MNIST digits",
-           {**_ADAM, "dataset": "digits", "model": "pool-ae", "noise": "gaussian:0.3", "epochs": 6,
+           {**_ADAM, "dataset": "digits", "model": "pool-ae", "noise": "gaussian:0.3", "epochs": 15,
             "patience": 3}),
     Preset("ref-skip-cifar10", "skip-connection conv autoencoder on CIFAR-10", "000: images only, no metric",
            {**_ADAM, "dataset": "cifar10", "model": "skip-ae", "noise": "gaussian:0.1", "epochs": 20},

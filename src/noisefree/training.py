@@ -316,7 +316,8 @@ class _progress:
     """A rich progress bar with the running loss and ETA (silent when quiet)."""
 
     def __init__(self, quiet: bool, label: str, total: int):
-        self.quiet, self.label, self.total = quiet, label, total
+        self.quiet = quiet or not console.is_terminal  # a bar only where someone watches it
+        self.label, self.total = label, total
 
     def __enter__(self):
         if self.quiet:

@@ -1,0 +1,61 @@
+"""Helpers shared by the benchmark scripts: hardware description, data preparation, README blocks."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import tarfile
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "out"
+
+
+def hardware() -> str:
+    """'CPU model, N cores' (+ GPU name): named with every time we report."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__.split('+')[0]}"
+    if torch.cuda.is_available():
+        text += f", GPU {torch.cuda.get_device_name(0)}"
+    return text
+
+
+def cifar10_folders(data: Path) -> tuple[Path, Path]:
+    """Extract the CIFAR-10 JPEG copy once; return (train folder, protocol test folder).
+
+    The protocol's test set is the first 100 files (sorted names) of each class folder of test/, classes in
+    sorted order: 1,000 images whose sorted-path order gives seeds 0..999. It is linked into its own folder so
+    ``folder:`` datasets see exactly those images in that order.
+    """
+    base = OUT / "cifar10"
+    train, test100 = base / "train", base / "test100"
+    if not (base / ".extracted").exists():
+        base.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(data / "cifar10" / "cifar10-jpg.tar.gz") as tar:
+            tar.extractall(base, filter="data")
+        (base / ".extracted").touch()
+    if not test100.exists():
+        for cls in sorted(p.name for p in (base / "test").iterdir() if p.is_dir()):
+            (test100 / cls).mkdir(parents=True, exist_ok=True)
+            for f in sorted((base / "test" / cls).iterdir())[:100]:
+                os.link(f, test100 / cls / f.name)
+    return train, test100
+
+
+def replace_block(path: Path, name: str, text: str) -> None:
+    """Replace the text between <!-- name:start --> and <!-- name:end --> in ``path``."""
+    doc = path.read_text()
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+    if not pattern.search(doc):
+        raise SystemExit(f"{path}: no <!-- {name}:start --> ... <!-- {name}:end --> block to fill")
+    path.write_text(pattern.sub(lambda m: m.group(1) + text.rstrip() + "\n" + m.group(2), doc))

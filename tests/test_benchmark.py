@@ -1,0 +1,56 @@
+import csv
+import json
+import sys
+
+from typer.testing import CliRunner
+
+from noisefree.benchmark import run_benchmark
+from noisefree.cli import app
+
+
+def test_benchmark_end_to_end_and_cache(tmp_path, image_folder, monkeypatch):
+    out = tmp_path / "bench"
+    logs = []
+    cells = run_benchmark(["noisy", "tv", "median"], f"folder:{image_folder}", sigmas=[15, 50], out_dir=out,
+                          workers=2, log=logs.append)
+    assert len(cells) == 6
+    for f in ["results.md", "results.csv", "per_image.csv", "psnr_vs_sigma.png", "quality_vs_time.png",
+              "crops.png"]:
+        assert (out / f).is_file(), f
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    psnr = {(r["method"], float(r["sigma"])): float(r["psnr_mean"]) for r in rows}
+    assert psnr[("tv", 15)] > psnr[("noisy", 15)] and psnr[("tv", 50)] > psnr[("noisy", 50)]
+    assert psnr[("noisy", 15)] > psnr[("noisy", 50)]
+    assert len(list(csv.DictReader(open(out / "per_image.csv")))) == 6 * 6  # 3 methods x 2 sigmas x 6 images
+    assert "AMD" in (out / "results.md").read_text() or "cores" in (out / "results.md").read_text()
+
+    # second run: every cell comes from the cache, with identical numbers
+    logs.clear()
+    again = run_benchmark(["noisy", "tv", "median"], f"folder:{image_folder}", sigmas=[15, 50], out_dir=out,
+                          workers=2, log=logs.append)
+    assert sum("cached" in m for m in logs) == 6
+    assert [c.summary["psnr_mean"] for c in again] == [c.summary["psnr_mean"] for c in cells]
+    # a stopped run: remove one cell, only that one is recomputed
+    victim = next((out / "cache").glob("tv-s50-*.json"))
+    victim.unlink()
+    logs.clear()
+    run_benchmark(["noisy", "tv", "median"], f"folder:{image_folder}", sigmas=[15, 50], out_dir=out,
+                  workers=1, log=logs.append)
+    assert sum("cached" in m for m in logs) == 5
+
+
+def test_parallel_and_serial_agree(tmp_path, image_folder):
+    a = run_benchmark(["nlm"], f"folder:{image_folder}", sigmas=[25], out_dir=tmp_path / "a", workers=2, log=print)
+    b = run_benchmark(["nlm"], f"folder:{image_folder}", sigmas=[25], out_dir=tmp_path / "b", workers=1, log=print)
+    assert [r["psnr"] for r in a[0].rows] == [r["psnr"] for r in b[0].rows]
+
+
+def test_cli_benchmark_skips_missing_bm3d(tmp_path, image_folder, monkeypatch):
+    monkeypatch.setitem(sys.modules, "bm3d", None)
+    r = CliRunner().invoke(app, ["benchmark", "--methods", "bm3d,gaussian", "--dataset", f"folder:{image_folder}",
+                                 "--sigma", "25", "--workers", "1", "-o", str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "b" / "results.md").read_text()
+    assert "| gaussian |" in md and "bm3d | not run" in md and "noisefree[bm3d]" in md
+    summary = json.loads(next((tmp_path / "b" / "cache").glob("*.json")).read_text())["summary"]
+    assert summary["method"] == "gaussian"
