@@ -54,7 +54,8 @@ def main():
             run = nf.train(preset=name, epochs=epochs, device=args.device, out=OUT / "runs",
                            **data_fields(preset, args.data))
         except DatasetError as exc:
-            results[name] = {"skipped": str(exc).split(":")[0] + ": not available offline"}
+            results[name] = {"skipped": f"{preset.fields['dataset']} needs a download (torchvision); not "
+                                        "available offline here"}
             print("   skipped:", exc, flush=True)
             continue
         summary = json.loads((run / "summary.json").read_text())

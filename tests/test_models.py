@@ -9,7 +9,7 @@ ALL = [s.name for s in list_models()]
 
 
 def test_registry_lists_the_reference_designs_and_dncnn():
-    assert {"skip-ae", "conv4-ae", "dense-ae", "pool-ae", "strided-ae", "dncnn"} <= set(ALL)
+    assert {"skip-ae", "conv4-ae", "dense-ae", "pool-ae", "strided-ae", "dncnn", "unet"} <= set(ALL)
     with pytest.raises(KeyError, match="unknown model 'nope'"):
         get_spec("nope")
 
@@ -73,3 +73,22 @@ def test_color_model_refuses_gray_input():
                                                                              "channels": 3})
     with pytest.raises(ValueError, match="3-channel"):
         den(np.zeros((16, 16), np.float32))
+
+
+def test_tiled_output_equals_untiled():
+    torch.manual_seed(0)
+    model = build_model("dncnn", channels=1, depth=5, width=8).eval()  # receptive-field radius 5
+    card = {"architecture": "dncnn", "channels": 1}
+    x = torch.rand(1, 1, 90, 117)
+    whole = NetworkDenoiser(model, card, tile_pixels=10**9)(x)
+    tiles = NetworkDenoiser(model, card, tile=40, overlap=24, tile_pixels=1000)(x)  # margin 6 >= 5
+    assert (whole - tiles).abs().max() < 1e-4
+    coarse = NetworkDenoiser(model, card, tile=40, overlap=8, tile_pixels=1000)(x)  # margin 2 < 5: differs
+    assert (whole - coarse).abs().max() > 1e-4
+
+
+def test_tile_weights_cover_every_pixel():
+    from noisefree.denoiser import tiled
+
+    x = torch.rand(2, 3, 70, 50)
+    assert torch.allclose(tiled(lambda t: t, x, tile=32, overlap=16), x, atol=1e-6)

@@ -15,7 +15,7 @@ from torch import nn
 
 from .models.registry import ModelSpec, get_spec
 
-__all__ = ["Denoiser", "NetworkDenoiser", "forward_padded"]
+__all__ = ["Denoiser", "NetworkDenoiser", "forward_padded", "tiled"]
 
 
 def forward_padded(model: nn.Module, spec: ModelSpec, x: torch.Tensor) -> torch.Tensor:
@@ -28,6 +28,49 @@ def forward_padded(model: nn.Module, spec: ModelSpec, x: torch.Tensor) -> torch.
         return model(x)
     mode = "reflect" if hp - h < h and wp - w < w else "replicate"
     return model(F.pad(x, (0, wp - w, 0, hp - h), mode=mode))[..., :h, :w]
+
+
+def _window(length: int, margin: int, ramp: int, start_open: bool, end_open: bool) -> torch.Tensor:
+    """1-D blending weights of a tile: 0 for ``margin`` pixels at an inner edge (where the tile's border
+    disturbs the output), a linear ramp over ``ramp`` pixels, then 1; no fade at image borders."""
+    d = torch.arange(length, dtype=torch.float32)
+    w = torch.ones(length)
+    for dist, open_ in ((d, start_open), (length - 1 - d, end_open)):
+        if open_:
+            w = torch.minimum(w, ((dist - margin + 1) / (ramp + 1)).clamp(0, 1))
+    return w
+
+
+def tiled(fn, x: torch.Tensor, *, tile: int, overlap: int) -> torch.Tensor:
+    """Apply ``fn`` to overlapping ``tile`` x ``tile`` pieces of ``x`` (N, C, H, W) and blend them smoothly.
+
+    In each overlap of ``overlap`` pixels a quarter next to each tile edge gets weight 0 and the middle
+    half is a linear cross-fade. The result equals ``fn(x)`` wherever ``overlap // 4`` covers the network's
+    receptive-field radius. Memory: the input, the output and one H x W weight map, plus one tile's work.
+    """
+    n, c, h, w = x.shape
+    if overlap >= tile:
+        raise ValueError(f"tile overlap {overlap} must be smaller than the tile size {tile}")
+    margin, ramp = overlap // 4, overlap - 2 * (overlap // 4)
+    out = torch.zeros((n, c, h, w), dtype=torch.float32)
+    weight = torch.zeros((h, w), dtype=torch.float32)
+
+    def starts(size):
+        if size <= tile:
+            return [0]
+        pos = list(range(0, size - tile, tile - overlap))
+        return pos + [size - tile]
+
+    for y in starts(h):
+        for x0 in starts(w):
+            th, tw = min(tile, h), min(tile, w)
+            piece = fn(x[:, :, y:y + th, x0:x0 + tw]).float().cpu()
+            wy = _window(th, margin, ramp, y > 0, y + th < h)
+            wx = _window(tw, margin, ramp, x0 > 0, x0 + tw < w)
+            wt = wy[:, None] * wx[None, :]
+            out[:, :, y:y + th, x0:x0 + tw] += piece * wt
+            weight[y:y + th, x0:x0 + tw] += wt
+    return out.div_(weight)
 
 
 class Denoiser:
@@ -88,16 +131,20 @@ class Denoiser:
 
 class NetworkDenoiser(Denoiser):
     """A trained network with its model card. Pads each image (reflect) to a size the architecture
-    accepts and crops back; refuses sizes a fixed-size design cannot take. ``sigma`` is not an input of
-    these networks and is ignored."""
+    accepts and crops back; refuses sizes a fixed-size design cannot take. Images of more than
+    ``tile_pixels`` pixels are processed in overlapping ``tile`` x ``tile`` tiles blended smoothly (see
+    :func:`tiled`), so memory stays bounded for any image size. ``sigma`` is not an input of these
+    networks and is ignored."""
 
-    def __init__(self, model: nn.Module, card: dict, *, batch_size: int = 16):
+    def __init__(self, model: nn.Module, card: dict, *, batch_size: int = 16, tile: int = 512,
+                 overlap: int = 96, tile_pixels: int = 1024 * 1024):
         self.model = model.eval()
         self.card = card
         self.spec: ModelSpec = get_spec(card["architecture"])
         self.channels = int(card["channels"])
         self.name = card.get("name") or card["architecture"]
         self.batch_size = batch_size
+        self.tile, self.overlap, self.tile_pixels = tile, overlap, tile_pixels
 
     @property
     def device(self) -> torch.device:
@@ -109,7 +156,14 @@ class NetworkDenoiser(Denoiser):
 
     @torch.inference_mode()
     def denoise_batch(self, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
-        self.spec.check_size(*x.shape[-2:])
-        out = [forward_padded(self.model, self.spec, x[i : i + self.batch_size].to(self.device, torch.float32))
-               .float() for i in range(0, x.shape[0], self.batch_size)]
+        h, w = x.shape[-2:]
+        self.spec.check_size(h, w)
+
+        def run(t):
+            return forward_padded(self.model, self.spec, t.to(self.device, torch.float32)).float()
+
+        if h * w > self.tile_pixels and not self.spec.fixed_size:
+            out = [tiled(run, x[i:i + 1].cpu(), tile=self.tile, overlap=self.overlap) for i in range(x.shape[0])]
+        else:
+            out = [run(x[i : i + self.batch_size]).cpu() for i in range(0, x.shape[0], self.batch_size)]
         return torch.cat(out).to(x.device)

@@ -3,6 +3,7 @@
 from .autoencoders import Conv4AE, DenseAE, PoolAE, SkipAE, StridedAE
 from .dncnn import DnCNN
 from .registry import ModelSpec, build_model, get_spec, list_models, register
+from .unet import UNet
 
 register(ModelSpec("skip-ae", SkipAE, "conv/pool/BN/ReLU encoder, transposed-conv decoder, skip connections",
                    reference="000 (CIFAR-10)", multiple=8))
@@ -16,6 +17,8 @@ register(ModelSpec("strided-ae", StridedAE, "stride-2 convs 28->14->7->3, transp
                    reference="004 (Fashion-MNIST)", multiple=8, offset=4, minimum=12))
 register(ModelSpec("dncnn", DnCNN, "17-layer residual CNN with batch norm (predicts the noise)",
                    reference="Zhang et al. 2017, DnCNN"))
+register(ModelSpec("unet", UNet, "DRUNet-like U-Net: residual blocks, strided-conv down, transposed-conv up, "
+                   "4 levels (predicts the noise)", reference="Zhang et al. 2021, DRUNet", multiple=8))
 
 __all__ = ["ModelSpec", "build_model", "get_spec", "list_models", "register",
-           "Conv4AE", "DenseAE", "DnCNN", "PoolAE", "SkipAE", "StridedAE"]
+           "Conv4AE", "DenseAE", "DnCNN", "PoolAE", "SkipAE", "StridedAE", "UNet"]

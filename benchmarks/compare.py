@@ -1,0 +1,57 @@
+"""The README's "How noisefree compares" tables: every method on the same noisy images, per dataset.
+
+    python benchmarks/compare.py --data ../shared/data --only bsd68
+    python benchmarks/compare.py --data ../shared/data --only cbsd68
+    python benchmarks/compare.py --data ../shared/data --only mnist --networks runs/mnist-a,runs/mnist-b
+    python benchmarks/compare.py --data ../shared/data --only cifar10 --networks ...
+
+Each table is `noisefree benchmark` output (cached in benchmarks/out/compare/NAME, so re-runs are cheap),
+copied into the README between <!-- compare-NAME:start/end --> markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from common import OUT, ROOT, cifar10_folders, replace_block
+
+from noisefree.benchmark import run_benchmark
+
+CLASSICAL = ["noisy", "bm3d", "nlm", "tv", "wavelet", "bilateral", "median", "gaussian"]
+
+
+def suites(data: Path) -> dict:
+    return {
+        "bsd68": dict(dataset=f"folder:{data / 'gray' / 'bsd68'}", sigmas=[15, 25, 50], protocol="standard"),
+        "cbsd68": dict(dataset=f"folder:{data / 'color' / 'cbsd68'}", sigmas=[15, 25, 50], protocol="standard"),
+        "mnist": dict(dataset="mnist", data_root=str(data / "mnist"), subset="8000:10000", sigmas=[0.1, 0.3, 0.5],
+                      protocol="small"),
+        "cifar10": dict(dataset="cifar10-jpeg", sigmas=[0.1, 0.2, 0.3], protocol="small"),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--only", required=True, choices=["bsd68", "cbsd68", "mnist", "cifar10"])
+    ap.add_argument("--methods", default=",".join(CLASSICAL))
+    ap.add_argument("--networks", default="", help="comma-separated run folders or checkpoints to add")
+    ap.add_argument("--workers", type=int, default=None)
+    args = ap.parse_args()
+    suite = dict(suites(args.data)[args.only])
+    if suite["dataset"] == "cifar10-jpeg":
+        suite["dataset"] = f"folder:{cifar10_folders(args.data)[1]}"
+    methods = [m for m in args.methods.split(",") if m] + [n for n in args.networks.split(",") if n]
+    command = (f"python benchmarks/compare.py --data ../shared/data --only {args.only}"
+               + (f" --networks {args.networks}" if args.networks else ""))
+    run_benchmark(methods, out_dir=OUT / "compare" / args.only, workers=args.workers, command=command, **suite)
+    table = (OUT / "compare" / args.only / "results.md").read_text()
+    table = table.replace(str(args.data.resolve()), "../shared/data").replace(str(args.data), "../shared/data")
+    table = table.replace(str(OUT), "benchmarks/out")
+    replace_block(ROOT / "README.md", f"compare-{args.only}", table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
