@@ -50,6 +50,7 @@ def test_train_evaluate_denoise_end_to_end(tmp_path):
     r = run("denoise", run_dir / "best.safetensors", inputs, "-o", tmp_path / "out")
     assert r.exit_code == 1  # something was skipped
     assert "broken.png" in r.output and "3 image(s) written" in r.output
+    assert "error: 1" not in r.output
     b, info = read_image(tmp_path / "out" / "deep" / "b.tif")
     assert b.shape == (36, 30) and info.dtype == "uint16"
     c, info = read_image(tmp_path / "out" / "c.png")
@@ -82,6 +83,8 @@ def test_config_file_and_clear_errors(tmp_path):
     assert r.exit_code == 1 and "bad.yaml" in r.output and "epoch" in r.output
     r = run("denoise", tmp_path / "missing-model", tmp_path, "-o", tmp_path / "o")
     assert r.exit_code == 1 and "missing-model" in r.output
+    r = run("denoise", "median", tmp_path / "ghost.png", "-o", tmp_path / "o")
+    assert r.exit_code == 1 and "ghost.png: no such file" in r.output
 
 
 def test_models_and_presets_list():

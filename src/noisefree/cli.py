@@ -12,8 +12,8 @@ from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Train, evaluate, compare and apply image denoisers.")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _friendly(fn):
@@ -28,6 +28,8 @@ def _friendly(fn):
 
         try:
             return fn(*args, **kwargs)
+        except typer.Exit:  # click's Exit is a RuntimeError: let it through untouched
+            raise
         except (ConfigError, DatasetError, ImageReadError, TrainingDiverged, FileNotFoundError, FileExistsError,
                 ValueError, KeyError, RuntimeError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
@@ -123,6 +125,7 @@ def evaluate(
     """Per-image PSNR/SSIM (CSV), their summary, and a report with figures."""
     from .api import evaluate as api_evaluate
     from .api import load
+    from .noise import parse_noise
 
     den = load(model)
     card = getattr(den, "card", {})
@@ -136,9 +139,10 @@ def evaluate(
     for nz, label in zip(noises, [f"sigma{s:g}" for s in sigmas] or [None]):
         tag = f"eval-{dataset.split('/')[-1].replace(':', '-')}-{(label or nz).replace(':', '')}"
         target = (output / (label or "")) if output else base / tag
+        given = parse_noise(nz).sigma if sigmas else None  # a protocol's sigma is known to the method
         result = api_evaluate(den, dataset=dataset, noise=nz, split=split, subset=subset, clip=clip, seed=seed,
-                              protocol=protocol, data_root=data_root, download=download, resize=resize,
-                              grayscale=grayscale, max_images=max_images, out_dir=target)
+                              protocol=protocol, sigma=given, data_root=data_root, download=download,
+                              resize=resize, grayscale=grayscale, max_images=max_images, out_dir=target)
         out.print(str(result))
         out.print(f"report: {target / 'report.md'}")
 

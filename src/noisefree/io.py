@@ -53,6 +53,8 @@ def find_images(paths, *, recursive: bool = True) -> list[Path]:
 def read_image(path) -> tuple[np.ndarray, ImageInfo]:
     """Read an image file as float32 on the [0, 1] scale: (H, W) gray or (H, W, 3) color."""
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
     suffix = path.suffix.lower()
     try:
         if suffix in (".tif", ".tiff"):

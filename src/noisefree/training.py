@@ -42,7 +42,7 @@ from .report import write_report
 
 __all__ = ["TrainingDiverged", "pick_device", "train"]
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 class TrainingDiverged(RuntimeError):
