@@ -15,7 +15,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 from common import OUT, ROOT, replace_block
-
 from noisefree.benchmark import machine_description, run_benchmark
 
 REFERENCE = {"set12": 30.01, "bsd68": 28.62}

@@ -15,7 +15,6 @@ import argparse
 from pathlib import Path
 
 from common import OUT, ROOT, cifar10_folders, replace_block
-
 from noisefree.benchmark import run_benchmark
 
 CLASSICAL = ["noisy", "bm3d", "nlm", "tv", "wavelet", "bilateral", "median", "gaussian"]

@@ -92,3 +92,18 @@ def test_tile_weights_cover_every_pixel():
 
     x = torch.rand(2, 3, 70, 50)
     assert torch.allclose(tiled(lambda t: t, x, tile=32, overlap=16), x, atol=1e-6)
+
+
+def test_noise_map_networks_follow_the_given_sigma():
+    torch.manual_seed(0)
+    for arch in ("dncnn", "unet"):
+        kw = {"depth": 4, "width": 8} if arch == "dncnn" else {"width": 8, "levels": 2, "blocks": 1}
+        model = build_model(arch, channels=1, noise_map=True, **kw).eval()
+        den = NetworkDenoiser(model, {"architecture": arch, "channels": 1})
+        x = torch.rand(2, 1, 24, 24)
+        a, b = den(x, sigma=0.05), den(x, sigma=0.2)
+        assert a.shape == x.shape and not torch.allclose(a, b)  # the slider changes the result
+        assert torch.allclose(den(x, sigma=[0.05, 0.2])[1], b[1], atol=1e-6)  # per-image sigma
+        assert den(x).shape == x.shape  # sigma estimated when not given
+        with pytest.raises(ValueError, match="pass sigma"):
+            model(x)

@@ -85,3 +85,13 @@ def test_variable_size_folder_needs_patches(tmp_path, image_folder):
         nf.train(cfg, out=tmp_path / "runs", quiet=True)
     run = nf.train(cfg.model_copy(update={"patch_size": 24, "augment": True}), out=tmp_path / "runs", quiet=True)
     assert (run / "report.md").is_file()
+
+
+def test_noise_map_model_trains_blind(tmp_path):
+    cfg = small_config(model="dncnn", model_args={"depth": 4, "width": 16, "noise_map": True},
+                       noise="gaussian:0.1-0.3", epochs=2)
+    run = nf.train(cfg, out=tmp_path, quiet=True)
+    den = nf.load(run)
+    assert den.model.noise_map
+    with pytest.raises(ValueError, match="Gaussian noise"):
+        nf.train(cfg.model_copy(update={"noise": "saltpepper:0.1"}), out=tmp_path, quiet=True)

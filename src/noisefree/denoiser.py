@@ -18,16 +18,18 @@ from .models.registry import ModelSpec, get_spec
 __all__ = ["Denoiser", "NetworkDenoiser", "forward_padded", "tiled"]
 
 
-def forward_padded(model: nn.Module, spec: ModelSpec, x: torch.Tensor) -> torch.Tensor:
+def forward_padded(model: nn.Module, spec: ModelSpec, x: torch.Tensor, sigma=None) -> torch.Tensor:
     """``model(x)`` for any (N, C, H, W) the architecture accepts after padding: reflect-pad H and W up to
-    the sizes it needs, run, crop back. Fixed-size designs get a clear error for other sizes."""
+    the sizes it needs, run, crop back. Fixed-size designs get a clear error for other sizes. ``sigma``
+    (float or (N,) tensor) goes to networks that take a noise-level map."""
     h, w = x.shape[-2:]
     spec.check_size(h, w)
     hp, wp = spec.padded_size(h), spec.padded_size(w)
+    call = (lambda t: model(t, sigma)) if getattr(model, "noise_map", False) else model
     if (hp, wp) == (h, w):
-        return model(x)
+        return call(x)
     mode = "reflect" if hp - h < h and wp - w < w else "replicate"
-    return model(F.pad(x, (0, wp - w, 0, hp - h), mode=mode))[..., :h, :w]
+    return call(F.pad(x, (0, wp - w, 0, hp - h), mode=mode))[..., :h, :w]
 
 
 def _window(length: int, margin: int, ramp: int, start_open: bool, end_open: bool) -> torch.Tensor:
@@ -133,8 +135,8 @@ class NetworkDenoiser(Denoiser):
     """A trained network with its model card. Pads each image (reflect) to a size the architecture
     accepts and crops back; refuses sizes a fixed-size design cannot take. Images of more than
     ``tile_pixels`` pixels are processed in overlapping ``tile`` x ``tile`` tiles blended smoothly (see
-    :func:`tiled`), so memory stays bounded for any image size. ``sigma`` is not an input of these
-    networks and is ignored."""
+    :func:`tiled`), so memory stays bounded for any image size. Networks with a noise-level map use
+    ``sigma`` (estimated per image when None); the others ignore it."""
 
     def __init__(self, model: nn.Module, card: dict, *, batch_size: int = 16, tile: int = 512,
                  overlap: int = 96, tile_pixels: int = 1024 * 1024):
@@ -158,12 +160,26 @@ class NetworkDenoiser(Denoiser):
     def denoise_batch(self, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
         h, w = x.shape[-2:]
         self.spec.check_size(h, w)
+        sigmas = self._sigmas(x, sigma)
 
-        def run(t):
-            return forward_padded(self.model, self.spec, t.to(self.device, torch.float32)).float()
+        def run(t, s):
+            return forward_padded(self.model, self.spec, t.to(self.device, torch.float32), s).float()
 
         if h * w > self.tile_pixels and not self.spec.fixed_size:
-            out = [tiled(run, x[i:i + 1].cpu(), tile=self.tile, overlap=self.overlap) for i in range(x.shape[0])]
+            out = [tiled(lambda t, i=i: run(t, sigmas[i:i + 1]), x[i:i + 1].cpu(), tile=self.tile,
+                         overlap=self.overlap) for i in range(x.shape[0])]
         else:
-            out = [run(x[i : i + self.batch_size]).cpu() for i in range(0, x.shape[0], self.batch_size)]
+            out = [run(x[i : i + self.batch_size], sigmas[i : i + self.batch_size]).cpu()
+                   for i in range(0, x.shape[0], self.batch_size)]
         return torch.cat(out).to(x.device)
+
+    def _sigmas(self, x: torch.Tensor, sigma) -> torch.Tensor:
+        """Per-image noise std for noise-map networks: as given, or estimated from each image."""
+        if not getattr(self.model, "noise_map", False):
+            return torch.zeros(x.shape[0])
+        if sigma is not None:
+            return torch.as_tensor(sigma, dtype=torch.float32).flatten().expand(x.shape[0]).clone()
+        from .classical import estimate_noise_sigma
+
+        est = [estimate_noise_sigma(im.permute(1, 2, 0).squeeze(-1).double().cpu().numpy()) for im in x]
+        return torch.tensor(est, dtype=torch.float32)

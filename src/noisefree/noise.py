@@ -142,15 +142,17 @@ class Gaussian(Noise):
     def sigma(self) -> float:
         return self.sigma_max if self.sigma_max is not None else self.sigma_min
 
-    def per_image_sigma(self, x: torch.Tensor, rng) -> torch.Tensor | float:
+    def apply(self, x: torch.Tensor, rng) -> tuple[torch.Tensor, torch.Tensor]:
+        """The noisy batch and the std used for each image, shape (N,)."""
         if self.sigma_max is None:
-            return self.sigma_min
-        u = rng.uniform(x, (x.shape[0], 1, 1, 1))
-        return self.sigma_min + (self.sigma_max - self.sigma_min) * u
+            sigma = torch.full((x.shape[0], 1, 1, 1), self.sigma_min, device=x.device, dtype=x.dtype)
+        else:
+            u = rng.uniform(x, (x.shape[0], 1, 1, 1))
+            sigma = self.sigma_min + (self.sigma_max - self.sigma_min) * u
+        return x + sigma * rng.normal(x), sigma.flatten()
 
     def __call__(self, x, rng):
-        sigma = self.per_image_sigma(x, rng)
-        return x + sigma * rng.normal(x)
+        return self.apply(x, rng)[0]
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,20 @@ def eval_noisy(clean: torch.Tensor, noise: Noise, seeds, *, clip: bool) -> torch
     Computed in float64 on the CPU, so the result equals the protocol's numpy computation bit for bit,
     then returned as float64 (callers cast).
     """
+    return eval_noisy_with_sigma(clean, noise, seeds, clip=clip)[0]
+
+
+def eval_noisy_with_sigma(clean: torch.Tensor, noise: Noise, seeds, *, clip: bool):
+    """:func:`eval_noisy` and, for Gaussian noise, the std each image got (else None)."""
     clean64 = clean.detach().cpu().double()
-    out = [corrupt(clean64[k : k + 1], noise, NumpyRandom(np.random.default_rng(int(s))), clip=clip)
-           for k, s in enumerate(seeds)]
-    return torch.cat(out) if out else clean64.clone()
+    out, sigmas = [], []
+    for k, s in enumerate(seeds):
+        rng = NumpyRandom(np.random.default_rng(int(s)))
+        if isinstance(noise, Gaussian):
+            noisy, sigma = noise.apply(clean64[k : k + 1], rng)
+            out.append(noisy.clamp_(0.0, 1.0) if clip else noisy)
+            sigmas.append(sigma)
+        else:
+            out.append(corrupt(clean64[k : k + 1], noise, rng, clip=clip))
+    noisy = torch.cat(out) if out else clean64.clone()
+    return noisy, (torch.cat(sigmas) if sigmas else None)

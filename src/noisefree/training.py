@@ -37,7 +37,7 @@ from .denoiser import NetworkDenoiser, forward_padded
 from .evaluation import evaluate_images, finish_output, write_results
 from .metrics import psnr, ssim
 from .models import build_model, get_spec
-from .noise import TorchRandom, corrupt, eval_noisy, parse_noise
+from .noise import Gaussian, TorchRandom, corrupt, eval_noisy_with_sigma, parse_noise
 from .report import write_report
 
 __all__ = ["TrainingDiverged", "pick_device", "train"]
@@ -89,7 +89,7 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
                          "(e.g. 64) or make them equal with --resize")
     train_set = train_set.to(device)
     noise = parse_noise(config.noise)
-    val_clean, val_noisy = _validation_pairs(val_set, noise, config, device)
+    val_clean, val_noisy, val_sigma = _validation_pairs(val_set, noise, config, device)
     channels = full.channels
 
     # ---- model and optimiser ---------------------------------------------------------------------
@@ -101,9 +101,13 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     compiled = torch.compile(model) if config.compile else model
+    takes_sigma = getattr(model, "noise_map", False)  # FFDNet/DRUNet-style: the noise std is an input
+    if takes_sigma and not isinstance(noise, Gaussian):
+        raise ValueError(f"a model with noise_map learns from Gaussian noise (gaussian:S or gaussian:A-B), "
+                         f"not {noise.spec!r}")
 
-    def forward(x):
-        return forward_padded(compiled, spec, x)
+    def forward(x, sigma=None):
+        return forward_padded(compiled, spec, x, sigma)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
                  if config.schedule == "cosine" else torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0))
@@ -153,11 +157,15 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
                 clean = clean_epoch[idx].float() / train_set.max_value
                 if config.augment:
                     clean = _dihedral(clean, generator)
-                noisy = corrupt(clean, noise, rng, clip=config.clip)
+                if takes_sigma:
+                    noisy, sigma = noise.apply(clean, rng)
+                    noisy = noisy.clamp_(0.0, 1.0) if config.clip else noisy
+                else:
+                    noisy, sigma = corrupt(clean, noise, rng, clip=config.clip), None
                 if channels_last:
                     noisy = noisy.contiguous(memory_format=torch.channels_last)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                    pred = forward(noisy)
+                    pred = forward(noisy, sigma)
                 loss = loss_fn(pred.float(), clean)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -172,7 +180,8 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
                     advance(step + 1, running)
         scheduler.step()
 
-        val = _validate(lambda x: forward_padded(model, spec, x), model, val_clean, val_noisy, loss_fn)
+        val = _validate(lambda x, s: forward_padded(model, spec, x, s), model, val_clean, val_noisy, val_sigma,
+                        loss_fn)
         improved = val["loss"] < best_loss - config.min_delta
         bad_epochs = 0 if improved else bad_epochs + 1
         best_loss = min(best_loss, val["loss"])
@@ -228,19 +237,22 @@ def _new_run_dir(out: Path, name: str) -> Path:
 
 
 def _validation_pairs(val_set: ImageSet, noise, config: RunConfig, device):
-    """Fixed noisy validation images (seeded like evaluation), as lists of stacked batches on device."""
+    """Fixed noisy validation images (seeded like evaluation) and their Gaussian stds (None for other
+    noise), as lists of stacked batches on device."""
     if len(val_set) == 0:
         raise ValueError("validation split is empty; raise --val-fraction")
     groups = [list(range(i, min(i + 256, len(val_set)))) for i in range(0, len(val_set), 256)] \
         if val_set.stacked else [[i] for i in range(len(val_set))]
-    clean, noisy = [], []
+    clean, noisy, sigmas = [], [], []
     for idx in groups:
         c = torch.cat([val_set.image(i) for i in idx]) if not val_set.stacked else val_set.batch(idx)
         c = c.double()
         seeds = [config.seed + int(val_set.index[i]) for i in idx]
+        n, s = eval_noisy_with_sigma(c, noise, seeds, clip=config.clip)
         clean.append(c.float().to(device))
-        noisy.append(eval_noisy(c, noise, seeds, clip=config.clip).float().to(device))
-    return clean, noisy
+        noisy.append(n.float().to(device))
+        sigmas.append(s.float().to(device) if s is not None else None)
+    return clean, noisy, sigmas
 
 
 def _epoch_images(data: ImageSet, config: RunConfig, generator: torch.Generator) -> torch.Tensor:
@@ -274,11 +286,11 @@ def _dihedral(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _validate(forward, model, clean_batches, noisy_batches, loss_fn) -> dict:
+def _validate(forward, model, clean_batches, noisy_batches, sigma_batches, loss_fn) -> dict:
     model.eval()
     losses, psnrs, ssims, n = 0.0, [], [], 0
-    for clean, noisy in zip(clean_batches, noisy_batches):
-        out = forward(noisy)
+    for clean, noisy, sigma in zip(clean_batches, noisy_batches, sigma_batches):
+        out = forward(noisy, sigma)
         losses += loss_fn(out.float(), clean, reduction="sum").item() / clean[0].numel()
         n += clean.shape[0]
         out = finish_output(out.float(), "small")
