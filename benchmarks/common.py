@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import os
-import platform
 import re
 import tarfile
 from pathlib import Path
 
 import torch
 
+from noisefree.benchmark import machine_description
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 
 
 def hardware() -> str:
-    """'CPU model, N cores' (+ GPU name): named with every time we report."""
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    text = f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__.split('+')[0]}"
-    if torch.cuda.is_available():
-        text += f", GPU {torch.cuda.get_device_name(0)}"
-    return text
+    """The machine (CPU model, cores, GPU) and the torch version: named with every time we report."""
+    return f"{machine_description()}, torch {torch.__version__.split('+')[0]}"
 
 
 def cifar10_folders(data: Path) -> tuple[Path, Path]:
