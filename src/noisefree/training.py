@@ -108,6 +108,7 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
 
     def forward(x, sigma=None):
         return forward_padded(compiled, spec, x, sigma)
+
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
                  if config.schedule == "cosine" else torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0))
@@ -174,9 +175,11 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
                 if step % 50 == 49 or step == steps - 1:  # a sync now and then, not every step
                     running = loss_sum.item() / (step + 1)
                     if not math.isfinite(running):
-                        raise TrainingDiverged(
-                            f"loss became {running} in epoch {epoch + 1}, step {step + 1}; stopped. The last good "
-                            f"checkpoint is {run_dir / 'last.safetensors'} (lower --lr, or check the data)")
+                        last = run_dir / "last.safetensors"
+                        kept = (f"the last good checkpoint is {last}" if last.exists() else
+                                "no epoch had finished, so there is no checkpoint")
+                        raise TrainingDiverged(f"loss became {running} in epoch {epoch + 1}, step {step + 1}; "
+                                               f"stopped, {kept}. Lower --lr, or check the data.")
                     advance(step + 1, running)
         scheduler.step()
 
