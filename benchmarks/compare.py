@@ -12,6 +12,7 @@ copied into the README between <!-- compare-NAME:start/end --> markers.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from common import OUT, ROOT, cifar10_folders, replace_block
@@ -24,10 +25,19 @@ def suites(data: Path) -> dict:
     return {
         "bsd68": dict(dataset=f"folder:{data / 'gray' / 'bsd68'}", sigmas=[15, 25, 50], protocol="standard"),
         "cbsd68": dict(dataset=f"folder:{data / 'color' / 'cbsd68'}", sigmas=[15, 25, 50], protocol="standard"),
-        "mnist": dict(dataset="mnist", data_root=str(data / "mnist"), subset="8000:10000", sigmas=[0.1, 0.3, 0.5],
-                      protocol="small"),
-        "cifar10": dict(dataset="cifar10-jpeg", sigmas=[0.1, 0.2, 0.3], protocol="small"),
+        # BM3D (the bm3d package) costs ~1 s per 28x28 or 32x32 image, whatever its size: the small-image
+        # tables use every 10th protocol digit / every 5th protocol CIFAR image (200 each, protocol seeds)
+        "mnist": dict(dataset="mnist", data_root=str(data / "mnist"), split="test", subset="8000:10000:10",
+                      sigmas=[0.1, 0.3, 0.5], protocol="small"),
+        "cifar10": dict(dataset="cifar10-jpeg", subset="0:1000:5", sigmas=[0.1, 0.2, 0.3], protocol="small"),
     }
+
+
+def preset_networks(name: str) -> list[str]:
+    """LABEL=RUN for each preset run of benchmarks/presets.py on this dataset (label names its noise)."""
+    results = json.loads((OUT / "presets.json").read_text())
+    return [f"{preset} (trained {r['noise']})={ROOT / r['run']}" for preset, r in results.items()
+            if "run" in r and name in preset]
 
 
 def main():
@@ -35,15 +45,21 @@ def main():
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--only", required=True, choices=["bsd68", "cbsd68", "mnist", "cifar10"])
     ap.add_argument("--methods", default=",".join(CLASSICAL))
-    ap.add_argument("--networks", default="", help="comma-separated run folders or checkpoints to add")
+    ap.add_argument("--networks", default="", help="comma-separated LABEL=PATH run folders or checkpoints to add")
+    ap.add_argument("--preset-networks", action="store_true",
+                    help="add the runs of benchmarks/presets.py trained on this dataset")
     ap.add_argument("--workers", type=int, default=None)
     args = ap.parse_args()
     suite = dict(suites(args.data)[args.only])
     if suite["dataset"] == "cifar10-jpeg":
         suite["dataset"] = f"folder:{cifar10_folders(args.data)[1]}"
-    methods = [m for m in args.methods.split(",") if m] + [n for n in args.networks.split(",") if n]
+    networks = [n for n in args.networks.split(",") if n]
+    if args.preset_networks:
+        networks += preset_networks(args.only)
+    methods = [m for m in args.methods.split(",") if m] + networks
     command = (f"python benchmarks/compare.py --data ../shared/data --only {args.only}"
-               + (f" --networks {args.networks}" if args.networks else ""))
+               + (f" --networks {args.networks}" if args.networks else "")
+               + (" --preset-networks" if args.preset_networks else ""))
     run_benchmark(methods, out_dir=OUT / "compare" / args.only, workers=args.workers, command=command, **suite)
     table = (OUT / "compare" / args.only / "results.md").read_text()
     table = table.replace(str(args.data.resolve()), "../shared/data").replace(str(args.data), "../shared/data")

@@ -54,3 +54,16 @@ def test_cli_benchmark_skips_missing_bm3d(tmp_path, image_folder, monkeypatch):
     assert "| gaussian |" in md and "bm3d | not run" in md and "noisefree[bm3d]" in md
     summary = json.loads(next((tmp_path / "b" / "cache").glob("*.json")).read_text())["summary"]
     assert summary["method"] == "gaussian"
+
+
+def test_networks_sit_beside_classical_methods_under_a_label(tmp_path, image_folder):
+    from noisefree.checkpoint import save_checkpoint
+    from noisefree.models import build_model
+
+    ckpt = save_checkpoint(tmp_path / "net", build_model("dncnn", channels=1, depth=3, width=4),
+                           {"architecture": "dncnn", "channels": 1, "arguments": {"depth": 3, "width": 4}})
+    cells = run_benchmark(["gaussian", f"tiny dncnn={ckpt}"], f"folder:{image_folder}", sigmas=[25],
+                          out_dir=tmp_path / "b", workers=1, log=print)
+    assert [c.method for c in cells] == ["gaussian", "tiny dncnn"]
+    md = (tmp_path / "b" / "results.md").read_text()
+    assert "| tiny dncnn |" in md and str(ckpt) not in md.split("\n", 1)[1]

@@ -28,6 +28,8 @@ def test_subset_resize_and_fixed_split():
     assert not set(a1.index) & set(b1.index)
     with pytest.raises(DatasetError, match="bad subset"):
         load_dataset("digits", subset="10")
+    every = load_dataset("digits", split="test", subset="0:1000:100")  # evenly spread, indices kept
+    assert list(every.index) == list(range(4000, 5000, 100))
 
 
 def test_folder_dataset_detects_channels_and_depth(tmp_path):

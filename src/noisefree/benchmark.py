@@ -107,7 +107,9 @@ def run_benchmark(methods: list[str], dataset: str, *, sigmas: list[float], prot
                   out_dir, split: str = "test", subset: str | None = None, max_images: int | None = None,
                   data_root=None, seed: int = 0, estimate_sigma: bool = False, workers: int | None = None,
                   crop_image: int = 0, command: str = "", log=print, progress_factory=None) -> list[Cell]:
-    """Run (or reuse from cache) every method x sigma cell and write the tables and figures."""
+    """Run (or reuse from cache) every method x sigma cell and write the tables and figures.
+
+    A method is a registered name, a run folder or checkpoint, or ``LABEL=PATH`` to name a checkpoint."""
     from .api import load
 
     out_dir = Path(out_dir)
@@ -121,9 +123,10 @@ def run_benchmark(methods: list[str], dataset: str, *, sigmas: list[float], prot
                 "estimate_sigma": estimate_sigma, "n": len(data)}
     cells, skipped, denoisers = [], {}, {}
     with _pool(workers) as pool:
-        for method in methods:
+        for spec in methods:
+            method, _, target = spec.rpartition("=") if "=" in spec else (spec, "", spec)
             try:
-                den = load(method)
+                den = load(target)
             except (ImportError, FileNotFoundError, KeyError) as exc:
                 skipped[method] = exc.args[0] if exc.args else str(exc)
                 log(f"skipping {method}: {skipped[method]}")
@@ -131,7 +134,7 @@ def run_benchmark(methods: list[str], dataset: str, *, sigmas: list[float], prot
             denoisers[method] = den
             for sigma in sigmas:
                 noise = _noise_for(sigma, protocol)
-                key = _cache_key(method, dataset, sigma, settings)
+                key = _cache_key(target, dataset, sigma, settings)
                 cached = cache / f"{key}.json"
                 if cached.is_file():
                     stored = json.loads(cached.read_text())

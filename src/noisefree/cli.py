@@ -182,7 +182,7 @@ def denoise(
 @_friendly
 def benchmark(
     methods: str = typer.Option(..., help="comma-separated: classical names (bm3d, nlm, tv, wavelet, bilateral, "
-                                          "median, gaussian, noisy), run folders or checkpoints"),
+                                          "median, gaussian, noisy), run folders or checkpoints, LABEL=PATH"),
     dataset: str = typer.Option(..., help="folder:PATH, digits, mnist, cifar10, ..."),
     sigma: str = typer.Option("15,25,50", help="noise levels (standard: 8-bit scale; small: [0, 1] scale)"),
     protocol: str = typer.Option("standard", help="standard (natural images) | small (MNIST/CIFAR)"),

@@ -110,20 +110,24 @@ def default_data_root() -> Path:
 
 
 def parse_subset(subset: str | None, n: int) -> slice:
-    """``"START:STOP"`` (Python slice syntax, either end optional) to a slice of a split of n images."""
+    """``"START:STOP"`` or ``"START:STOP:STEP"`` (Python slice syntax, ends optional) to a slice of a split
+    of n images; a step keeps every STEP-th image (an evenly spread sample)."""
     if not subset:
         return slice(0, n)
-    start, sep, stop = str(subset).partition(":")
+    parts = str(subset).split(":")
     try:
-        if not sep:
+        if len(parts) not in (2, 3):
             raise ValueError
-        sl = slice(int(start) if start else 0, int(stop) if stop else n)
+        start, stop, step = (parts + [""])[:3]
+        sl = slice(int(start) if start else 0, int(stop) if stop else n, int(step) if step else 1)
+        if sl.step < 1:
+            raise ValueError
     except ValueError:
-        raise DatasetError(f"bad subset {subset!r}: expected START:STOP, e.g. 0:8000") from None
-    lo, hi, _ = sl.indices(n)
+        raise DatasetError(f"bad subset {subset!r}: expected START:STOP or START:STOP:STEP, e.g. 0:8000") from None
+    lo, hi, step = sl.indices(n)
     if hi <= lo:
         raise DatasetError(f"subset {subset!r} selects no images from a split of {n}")
-    return slice(lo, hi)
+    return slice(lo, hi, step)
 
 
 def load_dataset(spec: str, *, split: str = "train", root=None, download: bool = False,
