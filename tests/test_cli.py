@@ -107,3 +107,17 @@ def test_python_api_matches_cli(tmp_path):
     res = nf.evaluate(run_dir, dataset="digits", noise="gaussian:0.3", max_images=20)
     assert res.summary["images"] == 20 and res.summary["psnr_mean"] > res.summary["noisy_psnr_mean"]
     shutil.rmtree(run_dir)
+
+
+def test_model_args_and_switches_from_the_command_line(tmp_path):
+    r = run("train", "--dataset", "digits", "--subset", "0:300", "--model", "dncnn", "--model-args",
+            '{"depth": 3, "width": 8, "noise_map": true}', "--noise", "gaussian:0-0.3", "--augment", "--loss", "l1",
+            "--epochs", "1", "--eval-images", "10", "--device", "cpu", "--out", tmp_path, "-q")
+    assert r.exit_code == 0, r.output
+    run_dir = next(tmp_path.iterdir())
+    card = json.loads((run_dir / "best.json").read_text())
+    assert card["arguments"] == {"depth": 3, "width": 8, "noise_map": True}
+    cfg = (run_dir / "config.yaml").read_text()
+    assert "augment: true" in cfg and "loss: l1" in cfg
+    r = run("train", "--model-args", "[1, 2]", "--out", tmp_path)
+    assert r.exit_code == 1 and "JSON object" in r.output

@@ -47,6 +47,8 @@ def train(
     resume: Path | None = typer.Option(None, help="continue the run in this folder exactly where it stopped"),
     dataset: str | None = typer.Option(None, help="digits | mnist | fashion-mnist | cifar10 | folder:PATH"),
     model: str | None = typer.Option(None, help="architecture (see `noisefree models`)"),
+    model_args: str | None = typer.Option(None, help='architecture arguments as JSON, e.g. \'{"width": 32, '
+                                                     '"noise_map": true}\''),
     noise: str | None = typer.Option(None, help="e.g. gaussian:0.1, gaussian:0-0.2, saltpepper:0.02, "
                                                    "masking:0.3, poisson:30, speckle:0.1, combined with +"),
     clip: bool | None = typer.Option(None, "--clip/--no-clip", help="clip noisy images to [0, 1]"),
@@ -60,6 +62,11 @@ def train(
     resize: int | None = typer.Option(None, help="resize images to S x S"),
     grayscale: bool | None = typer.Option(None, "--grayscale/--no-grayscale"),
     patch_size: int | None = typer.Option(None, help="train on random crops of this size"),
+    patches_per_image: int | None = typer.Option(None, help="crops per image and epoch"),
+    augment: bool | None = typer.Option(None, "--augment/--no-augment", help="random flips and rotations"),
+    loss: str | None = typer.Option(None, help="mse | l1"),
+    amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bf16 mixed precision on CUDA"),
+    compile_model: bool | None = typer.Option(None, "--compile/--no-compile", help="torch.compile (CUDA)"),
     val_fraction: float | None = typer.Option(None),
     eval_dataset: str | None = typer.Option(None), eval_split: str | None = typer.Option(None),
     eval_subset: str | None = typer.Option(None), eval_images: int | None = typer.Option(None),
@@ -81,6 +88,8 @@ def train(
             dataset=dataset, model=model, noise=noise, clip=clip, epochs=epochs, batch_size=batch_size, lr=lr,
             weight_decay=weight_decay, patience=patience, schedule=schedule, seed=seed, device=device,
             split=split, subset=subset, resize=resize, grayscale=grayscale, patch_size=patch_size,
+            patches_per_image=patches_per_image, augment=augment, loss=loss, amp=amp, compile=compile_model,
+            model_args=_json_dict(model_args),
             val_fraction=val_fraction, eval_dataset=eval_dataset, eval_split=eval_split, eval_subset=eval_subset,
             eval_images=eval_images, data_root=data_root, download=download, name=name).items() if v is not None}
         if preset and config:
@@ -94,6 +103,18 @@ def train(
         run_dir = api_train(cfg, out=out_dir, quiet=quiet)
     out.print(f"run folder: {run_dir}")
     out.print(f"report: {run_dir / 'report.md'}")
+
+
+def _json_dict(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--model-args {text!r} is not JSON ({exc.msg}); e.g. '{{\"width\": 32}}'") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"--model-args {text!r}: expected a JSON object such as '{{\"width\": 32}}'")
+    return value
 
 
 def _floats(text: str | None) -> list[float]:
