@@ -67,3 +67,14 @@ def test_networks_sit_beside_classical_methods_under_a_label(tmp_path, image_fol
     assert [c.method for c in cells] == ["gaussian", "tiny dncnn"]
     md = (tmp_path / "b" / "results.md").read_text()
     assert "| tiny dncnn |" in md and str(ckpt) not in md.split("\n", 1)[1]
+
+
+def test_cache_key_follows_the_tuned_rule(monkeypatch):
+    from noisefree import benchmark, classical
+
+    before = benchmark._cache_key("tv", "folder:x", 25, {"n": 3})
+    assert before == benchmark._cache_key("tv", "folder:x", 25, {"n": 3})
+    tuned = classical._tuned()
+    changed = {**tuned, "methods": {**tuned["methods"], "tv": {**tuned["methods"]["tv"], "best": [9, 9, 9]}}}
+    monkeypatch.setattr(classical, "_tuned", lambda: changed)
+    assert benchmark._cache_key("tv", "folder:x", 25, {"n": 3}) != before

@@ -69,12 +69,19 @@ def _noise_for(sigma: float, protocol: str) -> Gaussian:
 
 
 def _cache_key(method: str, dataset: str, sigma: float, settings: dict) -> str:
-    ident = method
+    """A cell's identity: what the method is (a checkpoint's file, a classical method's tuned rule), the
+    data, sigma, the protocol settings and the noisefree version."""
+    from . import __version__
+    from .classical import CLASSICAL, _tuned
+
+    ident = f"{method}|{__version__}"
     path = Path(method)
     if path.exists():  # a checkpoint: its content defines it, not its name
         weights = path / "best.safetensors" if path.is_dir() else path.with_suffix(".safetensors")
         if weights.is_file():
             ident += f"@{weights.stat().st_size}-{weights.stat().st_mtime_ns}"
+    elif method in CLASSICAL:
+        ident += json.dumps(_tuned()["methods"].get(method, {}).get("best"))
     blob = json.dumps({"method": ident, "dataset": dataset, "sigma": sigma, **settings}, sort_keys=True)
     slug = "".join(c if c.isalnum() else "-" for c in Path(method).name)[:30]
     return f"{slug}-s{sigma:g}-{hashlib.sha1(blob.encode()).hexdigest()[:12]}"
