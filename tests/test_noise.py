@@ -75,6 +75,7 @@ def test_clip_is_an_explicit_option():
 def test_parse_and_compose_round_trip():
     n = parse_noise("gaussian:0.1+saltpepper:0.02")
     assert isinstance(n, Compose) and n.spec == "gaussian:0.1+saltpepper:0.02"
+    assert (Gaussian(0.1) + SaltPepper(0.02)).spec == n.spec and n.sigma == 0.1
     for spec in ["gaussian:0-0.2", "masking:0.3", "poisson:30", "speckle:0.1"]:
         assert parse_noise(spec).spec == spec
     with pytest.raises(ValueError, match="unknown noise 'blur'"):

@@ -29,7 +29,7 @@ import torch
 
 from .denoiser import Denoiser
 
-__all__ = ["CLASSICAL", "ClassicalDenoiser", "estimate_noise_sigma", "load_classical", "method_parameter"]
+__all__ = ["CLASSICAL", "ClassicalDenoiser", "estimate_noise_sigma", "method_parameter"]
 
 
 def estimate_noise_sigma(image: np.ndarray) -> float:
@@ -165,6 +165,3 @@ def _bm3d_available() -> None:
         raise ImportError("BM3D needs the optional `bm3d` package (non-commercial license): "
                           "pip install 'noisefree[bm3d]'") from None
 
-
-def load_classical(name: str) -> ClassicalDenoiser:
-    return ClassicalDenoiser(name)
