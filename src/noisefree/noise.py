@@ -105,6 +105,10 @@ class Noise:
     def __call__(self, x: torch.Tensor, rng) -> torch.Tensor:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def apply(self, x: torch.Tensor, rng) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The noisy batch and each image's Gaussian std, shape (N,), where the model has one (else None)."""
+        return self(x, rng), None
+
     def __add__(self, other: Noise) -> Compose:
         return Compose((self, other))
 
@@ -284,10 +288,12 @@ def _parse_one(part: str) -> Noise:
     return {"saltpepper": SaltPepper, "masking": Masking, "poisson": Poisson, "speckle": Speckle}[kind](value)
 
 
-def corrupt(clean: torch.Tensor, noise: Noise, rng, *, clip: bool) -> torch.Tensor:
-    """Apply ``noise`` to a (N, C, H, W) batch; clip to [0, 1] when ``clip``."""
-    noisy = noise(clean, rng)
-    return noisy.clamp_(0.0, 1.0) if clip else noisy
+def corrupt(clean: torch.Tensor, noise: Noise, rng, *, clip: bool, with_sigma: bool = False):
+    """Apply ``noise`` to a (N, C, H, W) batch; clip to [0, 1] when ``clip``. With ``with_sigma``, return
+    ``(noisy, sigma)``: the per-image std of Gaussian noise, or None (see :meth:`Noise.apply`)."""
+    noisy, sigma = noise.apply(clean, rng)
+    noisy = noisy.clamp_(0.0, 1.0) if clip else noisy
+    return (noisy, sigma) if with_sigma else noisy
 
 
 def eval_noisy(clean: torch.Tensor, noise: Noise, seeds, *, clip: bool) -> torch.Tensor:
@@ -302,14 +308,9 @@ def eval_noisy(clean: torch.Tensor, noise: Noise, seeds, *, clip: bool) -> torch
 def eval_noisy_with_sigma(clean: torch.Tensor, noise: Noise, seeds, *, clip: bool):
     """:func:`eval_noisy` and, for Gaussian noise, the std each image got (else None)."""
     clean64 = clean.detach().cpu().double()
-    out, sigmas = [], []
-    for k, s in enumerate(seeds):
-        rng = NumpyRandom(np.random.default_rng(int(s)))
-        if isinstance(noise, Gaussian):
-            noisy, sigma = noise.apply(clean64[k : k + 1], rng)
-            out.append(noisy.clamp_(0.0, 1.0) if clip else noisy)
-            sigmas.append(sigma)
-        else:
-            out.append(corrupt(clean64[k : k + 1], noise, rng, clip=clip))
-    noisy = torch.cat(out) if out else clean64.clone()
-    return noisy, (torch.cat(sigmas) if sigmas else None)
+    pairs = [corrupt(clean64[k : k + 1], noise, NumpyRandom(np.random.default_rng(int(s))), clip=clip,
+                     with_sigma=True) for k, s in enumerate(seeds)]
+    if not pairs:
+        return clean64.clone(), None
+    noisy, sigmas = zip(*pairs)
+    return torch.cat(noisy), (None if sigmas[0] is None else torch.cat(sigmas))

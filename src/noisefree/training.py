@@ -159,8 +159,7 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
                 if config.augment:
                     clean = _dihedral(clean, generator)
                 if takes_sigma:
-                    noisy, sigma = noise.apply(clean, rng)
-                    noisy = noisy.clamp_(0.0, 1.0) if config.clip else noisy
+                    noisy, sigma = corrupt(clean, noise, rng, clip=config.clip, with_sigma=True)
                 else:
                     noisy, sigma = corrupt(clean, noise, rng, clip=config.clip), None
                 if channels_last:
