@@ -273,8 +273,7 @@ def _crops(denoisers: dict, data: ImageSet, sigma, protocol, seed, index, out_di
 
     index = min(index, len(data) - 1)
     noise = _noise_for(sigma, protocol)
-    clean = data.images[index][None].cpu().double() / data.max_value if not data.stacked else \
-        data.images[index:index + 1].cpu().double() / data.max_value
+    clean = data.take([index], torch.float64).cpu()
     noisy = eval_noisy(clean, noise, [seed + int(data.index[index])], clip=protocol != "standard").float()
     h, w = clean.shape[-2:]
     ch, cw = max(h // 3, 16), max(w // 3, 16)

@@ -80,6 +80,19 @@ class ImageSet:
         """Image i as a float (1, C, H, W) tensor on the [0, 1] scale."""
         return self.images[i][None].float().div_(self.max_value)
 
+    def chunks(self, size: int) -> list[list[int]]:
+        """Indices in groups that stack: runs of ``size`` for a stacked set, one by one otherwise."""
+        n = len(self)
+        if self.stacked:
+            return [list(range(i, min(i + size, n))) for i in range(0, n, size)]
+        return [[i] for i in range(n)]
+
+    def take(self, idx: list[int], dtype=torch.float32) -> torch.Tensor:
+        """Images ``idx`` (one group of :meth:`chunks`) as a (N, C, H, W) tensor on the [0, 1] scale,
+        converted straight from the stored values (``k / 255`` exactly in float64 for 8-bit data)."""
+        stored = self.images[idx] if self.stacked else torch.stack([self.images[i] for i in idx])
+        return stored.to(dtype) / self.max_value
+
     def select(self, idx) -> ImageSet:
         idx = np.asarray(idx, dtype=np.int64)
         images = self.images[torch.from_numpy(idx).to(self.images.device)] if self.stacked else [

@@ -67,9 +67,8 @@ def evaluate_images(denoiser: Denoiser, data: ImageSet, noise: Noise | str, *, c
         clip = False
     rows, samples = [], {"clean": [], "noisy": [], "denoised": []}
     seconds = 0.0
-    chunks = _chunks(data, batch_size)
-    for idx in chunks:
-        clean64 = _clean64(data, idx)
+    for idx in data.chunks(batch_size):
+        clean64 = data.take(idx, torch.float64).cpu()
         seeds = [seed + int(data.index[i]) for i in idx]
         noisy64 = eval_noisy(clean64, noise, seeds, clip=clip)
         t0 = time.perf_counter()
@@ -95,20 +94,6 @@ def evaluate_images(denoiser: Denoiser, data: ImageSet, noise: Noise | str, *, c
     for key in ("psnr", "ssim", "noisy_psnr", "noisy_ssim"):
         summary[f"{key}_mean"], summary[f"{key}_std"] = mean_std(r[key] for r in rows)
     return EvalResult(rows, summary, samples)
-
-
-def _chunks(data: ImageSet, batch_size: int) -> list[list[int]]:
-    n = len(data)
-    if data.stacked:
-        return [list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)]
-    return [[i] for i in range(n)]
-
-
-def _clean64(data: ImageSet, idx: list[int]) -> torch.Tensor:
-    """Clean images in float64 straight from their stored values (k / 255 exactly for 8-bit data)."""
-    if data.stacked:
-        return data.images[idx].cpu().double() / data.max_value
-    return data.images[idx[0]][None].cpu().double() / data.max_value
 
 
 def write_results(result: EvalResult, out_dir) -> dict[str, Path]:

@@ -243,12 +243,9 @@ def _validation_pairs(val_set: ImageSet, noise, config: RunConfig, device):
     noise), as lists of stacked batches on device."""
     if len(val_set) == 0:
         raise ValueError("validation split is empty; raise --val-fraction")
-    groups = [list(range(i, min(i + 256, len(val_set)))) for i in range(0, len(val_set), 256)] \
-        if val_set.stacked else [[i] for i in range(len(val_set))]
     clean, noisy, sigmas = [], [], []
-    for idx in groups:
-        c = torch.cat([val_set.image(i) for i in idx]) if not val_set.stacked else val_set.batch(idx)
-        c = c.double()
+    for idx in val_set.chunks(256):
+        c = val_set.take(idx, torch.float64).cpu()
         seeds = [config.seed + int(val_set.index[i]) for i in idx]
         n, s = eval_noisy_with_sigma(c, noise, seeds, clip=config.clip)
         clean.append(c.float().to(device))
