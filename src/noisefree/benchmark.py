@@ -94,9 +94,9 @@ def _worker_eval(method_name: str, data: ImageSet, noise, kwargs) -> tuple[list[
     return res.rows, res.summary["seconds"]
 
 
-def _evaluate_cell(den, data: ImageSet, noise, kwargs: dict, pool, advance) -> tuple[list[dict], float]:
+def _evaluate_cell(den, data: ImageSet, noise, kwargs: dict, pool, workers: int, advance) -> tuple[list[dict], float]:
     if isinstance(den, ClassicalDenoiser) and pool is not None and len(data) > 1:
-        n_chunks = pool._max_workers * 4
+        n_chunks = workers * 4
         chunks = [c for c in (list(range(i, len(data), n_chunks)) for i in range(n_chunks)) if c]
         rows, seconds = [], 0.0
         futures = [pool.submit(_worker_eval, den.name, data.select(c), noise, kwargs) for c in chunks]
@@ -151,7 +151,7 @@ def run_benchmark(methods: list[str], dataset: str, *, sigmas: list[float], prot
                 kwargs = {"clip": protocol != "standard", "seed": seed, "protocol": protocol,
                           "sigma": None if estimate_sigma else noise.sigma}
                 advance = progress_factory(f"{method} σ={sigma:g}", len(data)) if progress_factory else (lambda n: None)
-                rows, seconds = _evaluate_cell(den, data, noise, kwargs, pool, advance)
+                rows, seconds = _evaluate_cell(den, data, noise, kwargs, pool, workers, advance)
                 megapixels = sum(h * w for h, w in data.sizes) / 1e6
                 summary = {"method": method, "sigma": sigma, "images": len(rows), "seconds": seconds,
                            "seconds_per_megapixel": seconds / megapixels, "parallel": isinstance(
