@@ -47,6 +47,24 @@ def test_resume_continues_exactly(tmp_path):
         assert torch.equal(v, b.state_dict()[k]), k
 
 
+def test_ema_checkpoints_hold_the_average_and_resume_exactly(tmp_path):
+    straight = nf.train(small_config(epochs=2, ema=0.9), out=tmp_path / "a", quiet=True)
+    first = nf.train(small_config(epochs=1, ema=0.9), out=tmp_path / "b", quiet=True)
+    cfg = RunConfig.from_yaml(first / "config.yaml").model_copy(update={"epochs": 2})
+    cfg.to_yaml(first / "config.yaml")
+    nf.train(resume=first, quiet=True)
+    a, card = load_checkpoint(straight / "last.safetensors")
+    b, _ = load_checkpoint(first / "last.safetensors")
+    assert card["ema"] == 0.9
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+    # the saved weights are the average, not the raw weights the optimiser left
+    state = torch.load(straight / "train_state.pt", weights_only=True)
+    raw = state["model"]["net.0.weight"]
+    assert not torch.equal(raw, a.state_dict()["net.0.weight"])
+    assert torch.equal(state["ema"]["module.net.0.weight"], a.state_dict()["net.0.weight"])
+
+
 def test_early_stopping_stops(tmp_path):
     run = nf.train(small_config(epochs=6, patience=1, min_delta=10.0), out=tmp_path, quiet=True)
     with open(run / "history.csv") as f:

@@ -65,6 +65,7 @@ def train(
     patches_per_image: int | None = typer.Option(None, help="crops per image and epoch"),
     augment: bool | None = typer.Option(None, "--augment/--no-augment", help="random flips and rotations"),
     loss: str | None = typer.Option(None, help="mse | l1"),
+    ema: float | None = typer.Option(None, help="average the weights with this decay (e.g. 0.999)"),
     amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bf16 mixed precision on CUDA"),
     compile_model: bool | None = typer.Option(None, "--compile/--no-compile", help="torch.compile (CUDA)"),
     val_fraction: float | None = typer.Option(None),
@@ -88,7 +89,7 @@ def train(
             dataset=dataset, model=model, noise=noise, clip=clip, epochs=epochs, batch_size=batch_size, lr=lr,
             weight_decay=weight_decay, patience=patience, schedule=schedule, seed=seed, device=device,
             split=split, subset=subset, resize=resize, grayscale=grayscale, patch_size=patch_size,
-            patches_per_image=patches_per_image, augment=augment, loss=loss, amp=amp, compile=compile_model,
+            patches_per_image=patches_per_image, augment=augment, loss=loss, ema=ema, amp=amp, compile=compile_model,
             model_args=_json_dict(model_args),
             val_fraction=val_fraction, eval_dataset=eval_dataset, eval_split=eval_split, eval_subset=eval_subset,
             eval_images=eval_images, data_root=data_root, download=download, name=name).items() if v is not None}

@@ -57,6 +57,8 @@ class RunConfig(BaseModel):
     weight_decay: float = Field(0.0, ge=0)
     schedule: Literal["constant", "cosine"] = "constant"
     loss: Literal["mse", "l1"] = "mse"
+    ema: float | None = Field(None, gt=0, lt=1, description="keep an exponential moving average of the "
+                              "weights with this decay (e.g. 0.999); checkpoints and validation use it")
     patience: int | None = Field(None, ge=1, description="early stopping: epochs without improvement")
     min_delta: float = Field(0.0, ge=0)
     # machine

@@ -109,6 +109,10 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
     def forward(x, sigma=None):
         return forward_padded(compiled, spec, x, sigma)
 
+    # with --ema, checkpoints and validation use an exponential moving average of the weights
+    ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(
+        config.ema), use_buffers=True) if config.ema else None)
+    kept = ema.module if ema is not None else model  # the weights that are validated and saved
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
                  if config.schedule == "cosine" else torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0))
@@ -120,9 +124,12 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
     best_loss, bad_epochs, start_epoch = math.inf, 0, 0
 
     if resume is not None:
-        model_state, _ = load_checkpoint(run_dir / "last.safetensors", device=device)
-        model.load_state_dict(model_state.state_dict())
         state = torch.load(run_dir / "train_state.pt", map_location="cpu", weights_only=True)
+        if ema is not None:
+            model.load_state_dict(state["model"])
+            ema.load_state_dict(state["ema"])
+        else:
+            model.load_state_dict(load_checkpoint(run_dir / "last.safetensors", device=device)[0].state_dict())
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
@@ -136,7 +143,7 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
         f"training / {len(val_set)} validation images, noise {noise.spec}, device {device}")
 
     card = {"name": config.name or config.model, "architecture": config.model, "arguments": config.model_args,
-            "channels": channels, "noise": noise.spec, "clip": config.clip, "dataset": config.dataset,
+            "channels": channels, "noise": noise.spec, "clip": config.clip, "dataset": config.dataset, "ema": config.ema,
             "image_size": list(sample_hw) if spec.fixed_size else None, "normalization": "[0, 1] float",
             "noisefree_version": __version__}
 
@@ -170,19 +177,21 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if ema is not None:
+                    ema.update_parameters(model)
                 loss_sum += loss.detach()
                 if step % 50 == 49 or step == steps - 1:  # a sync now and then, not every step
                     running = loss_sum.item() / (step + 1)
                     if not math.isfinite(running):
                         last = run_dir / "last.safetensors"
-                        kept = (f"the last good checkpoint is {last}" if last.exists() else
-                                "no epoch had finished, so there is no checkpoint")
+                        saved = (f"the last good checkpoint is {last}" if last.exists() else
+                                 "no epoch had finished, so there is no checkpoint")
                         raise TrainingDiverged(f"loss became {running} in epoch {epoch + 1}, step {step + 1}; "
-                                               f"stopped, {kept}. Lower --lr, or check the data.")
+                                               f"stopped, {saved}. Lower --lr, or check the data.")
                     advance(step + 1, running)
         scheduler.step()
 
-        val = _validate(lambda x, s: forward_padded(model, spec, x, s), model, val_clean, val_noisy, val_sigma,
+        val = _validate(lambda x, s: forward_padded(kept, spec, x, s), kept, val_clean, val_noisy, val_sigma,
                         loss_fn)
         improved = val["loss"] < best_loss - config.min_delta
         bad_epochs = 0 if improved else bad_epochs + 1
@@ -191,10 +200,11 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
                         "val_psnr": val["psnr"], "val_ssim": val["ssim"], "lr": optimizer.param_groups[0]["lr"],
                         "seconds": time.perf_counter() - t0})
         epoch_card = {**card, "epoch": epoch + 1, "metrics": {"validation": val}}
-        save_checkpoint(run_dir / "last", model, epoch_card)
+        save_checkpoint(run_dir / "last", kept, epoch_card)
         if improved:
-            save_checkpoint(run_dir / "best", model, epoch_card)
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            save_checkpoint(run_dir / "best", kept, epoch_card)
+        extra = {"model": model.state_dict(), "ema": ema.state_dict()} if ema is not None else {}
+        torch.save({**extra, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                     "generator": generator.get_state(), "history": history, "best_loss": best_loss,
                     "bad_epochs": bad_epochs}, run_dir / "train_state.pt")
         _write_history(history, run_dir / "history.csv")
