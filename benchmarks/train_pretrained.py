@@ -1,0 +1,72 @@
+"""Train the models noisefree ships, from the recipes in benchmarks/pretrained/*.yaml, and install them.
+
+    python benchmarks/train_pretrained.py --data ../shared/data                 # all four, then install
+    python benchmarks/train_pretrained.py --data ../shared/data --only mnist --device cuda
+    python benchmarks/train_pretrained.py --install gray-blind=benchmarks/out/pretrained/gray-blind-...
+
+Each recipe is an ordinary run configuration; this script only fills in where the data lies. Training
+writes an ordinary run folder under benchmarks/out/pretrained/; installing copies its best checkpoint into
+src/noisefree/pretrained/ (weights stored as float16 when that keeps outputs within 1e-3) and records the
+SHA-256 the package checks on load. Evaluate afterwards with benchmarks/pretrained_quality.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import yaml
+
+import noisefree as nf
+from common import OUT, ROOT, cifar10_folders, hardware
+from noisefree.config import RunConfig
+
+RECIPES = ROOT / "benchmarks" / "pretrained"
+
+
+def recipe(name: str, data: Path, **overrides) -> RunConfig:
+    fields = yaml.safe_load((RECIPES / f"{name}.yaml").read_text())
+    if fields["dataset"] == "mnist":
+        fields["data_root"] = str(data / "mnist")
+    elif fields["dataset"] == "cifar10":
+        train, _ = cifar10_folders(data)
+        fields["dataset"] = f"folder:{train}"
+    elif fields["dataset"] == "folder:train400":
+        fields["dataset"] = f"folder:{data / 'gray' / 'train400'}"
+    elif fields["dataset"] == "folder:cbsd432":
+        fields["dataset"] = f"folder:{data / 'color' / 'cbsd432'}"
+    return RunConfig.validated({**fields, **overrides}, source=str(RECIPES / f"{name}.yaml"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--only", default="mnist,gray-blind,color-blind,cifar10")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    ap.add_argument("--no-install", action="store_true", help="train only")
+    ap.add_argument("--install", nargs="*", default=None, metavar="NAME=RUN",
+                    help="install already trained run folders instead of training")
+    args = ap.parse_args()
+
+    if args.install is not None:
+        runs = dict(item.split("=", 1) for item in args.install)
+    else:
+        runs = {}
+        for name in args.only.split(","):
+            overrides = {"device": args.device} | ({"epochs": args.epochs} if args.epochs else {})
+            t0 = time.perf_counter()
+            runs[name] = nf.train(recipe(name, args.data, **overrides), out=OUT / "pretrained")
+            minutes = (time.perf_counter() - t0) / 60
+            (Path(runs[name]) / "trained_on.txt").write_text(f"{minutes:.1f} min on {hardware()}\n")
+            print(f"{name}: {runs[name]} ({minutes:.1f} min)", flush=True)
+    if args.no_install:
+        return
+    from noisefree.pretrained import install
+    for name, run in runs.items():
+        print(f"installed {name}: {install(Path(run), name)}")
+
+
+if __name__ == "__main__":
+    main()
