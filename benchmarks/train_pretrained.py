@@ -23,6 +23,12 @@ from common import OUT, ROOT, cifar10_folders, hardware
 from noisefree.config import RunConfig
 
 RECIPES = ROOT / "benchmarks" / "pretrained"
+DESCRIPTIONS = {
+    "gray-blind": "gray images of any size, Gaussian noise of std 0-55 (8-bit scale); trained on train400",
+    "color-blind": "RGB images of any size, Gaussian noise of std 0-55 (8-bit scale); trained on CBSD432",
+    "mnist": "28x28 handwritten digits, Gaussian noise of std 0-0.5 ([0, 1] scale, clipped); MNIST digits",
+    "cifar10": "small RGB images like CIFAR-10, Gaussian noise of std 0-0.5 ([0, 1] scale, clipped); CIFAR-10",
+}
 
 
 def recipe(name: str, data: Path, **overrides) -> RunConfig:
@@ -65,7 +71,12 @@ def main():
         return
     from noisefree.pretrained import install
     for name, run in runs.items():
-        print(f"installed {name}: {install(Path(run), name)}")
+        timing = Path(run) / "trained_on.txt"
+        training = {"time": timing.read_text().strip() if timing.is_file() else "not recorded",
+                    "run": Path(run).name}
+        path = install(Path(run), name, description=DESCRIPTIONS[name], training=training,
+                       rewrite={str(args.data): "../shared/data", f"{ROOT}/": ""})
+        print(f"installed {name}: {path}")
 
 
 if __name__ == "__main__":

@@ -90,8 +90,10 @@ def test_config_file_and_clear_errors(tmp_path):
 def test_models_and_presets_list():
     r = run("models", "--json")
     assert r.exit_code == 0
-    rows = {m["name"]: m for m in json.loads(r.output)}
+    listing = json.loads(r.output)
+    rows = {m["name"]: m for m in listing["architectures"]}
     assert rows["dncnn"]["params_gray"] == 556_097 and rows["dense-ae"]["sizes"] == "28x28 only"
+    assert {"gray-blind", "color-blind", "mnist", "cifar10"} <= set(listing["pretrained"])
     r = run("presets")
     assert r.exit_code == 0 and "ref-pool-mnist" in r.output
 

@@ -11,23 +11,31 @@ from .data import load_dataset
 from .denoiser import Denoiser
 from .evaluation import EvalResult, evaluate_images, write_results
 from .presets import preset_config
+from .pretrained import AutoDenoiser, list_pretrained, load_pretrained
 from .report import write_report
 
 __all__ = ["evaluate", "load", "train"]
 
 
 def load(name_or_path, *, device=None) -> Denoiser:
-    """A denoiser from a run folder, a ``.safetensors``/``.json`` checkpoint, or a registered name
-    (classical methods: bm3d, nlm, tv, wavelet, bilateral, median, gaussian, noisy)."""
+    """A denoiser from a run folder, a ``.safetensors``/``.json`` checkpoint, or a name: a shipped model
+    (gray-blind, color-blind, mnist, cifar10; ``auto`` picks gray-blind or color-blind by each image's
+    channels) or a classical method (bm3d, nlm, tv, wavelet, bilateral, median, gaussian, noisy)."""
     if isinstance(name_or_path, Denoiser):
         return name_or_path
+    name = str(name_or_path)
     path = Path(name_or_path)
     if path.exists():
         return load_network(path, device=device)
-    if str(name_or_path) in CLASSICAL:
-        return ClassicalDenoiser(str(name_or_path))
+    if name in list_pretrained():
+        return load_pretrained(name, device=device)
+    if name == "auto":
+        return AutoDenoiser(device=device)
+    if name in CLASSICAL:
+        return ClassicalDenoiser(name)
     raise FileNotFoundError(f"{name_or_path}: neither a checkpoint/run folder on disk nor a known denoiser "
-                            f"name (classical: {', '.join(CLASSICAL)}; see `noisefree models`)")
+                            f"name (shipped: {', '.join(list_pretrained()) or 'none'}, auto; classical: "
+                            f"{', '.join(CLASSICAL)}; see `noisefree models`)")
 
 
 def train(config: RunConfig | dict | str | Path | None = None, *, preset: str | None = None,

@@ -73,6 +73,7 @@ def _cache_key(method: str, dataset: str, sigma: float, settings: dict) -> str:
     data, sigma, the protocol settings and the noisefree version."""
     from . import __version__
     from .classical import CLASSICAL, _tuned
+    from .pretrained import list_pretrained
 
     ident = f"{method}|{__version__}"
     path = Path(method)
@@ -80,6 +81,8 @@ def _cache_key(method: str, dataset: str, sigma: float, settings: dict) -> str:
         weights = path / "best.safetensors" if path.is_dir() else path.with_suffix(".safetensors")
         if weights.is_file():
             ident += f"@{weights.stat().st_size}-{weights.stat().st_mtime_ns}"
+    elif method in list_pretrained():  # a shipped model: its checksum
+        ident += "@" + list_pretrained()[method]["weights_sha256"]
     elif method in CLASSICAL:
         ident += json.dumps(_tuned()["methods"].get(method, {}).get("best"))
     blob = json.dumps({"method": ident, "dataset": dataset, "sigma": sigma, **settings}, sort_keys=True)

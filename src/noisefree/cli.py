@@ -130,7 +130,8 @@ def _floats(text: str | None) -> list[float]:
 @app.command()
 @_friendly
 def evaluate(
-    model: str = typer.Argument(..., help="run folder or checkpoint (.safetensors/.json)"),
+    model: str = typer.Argument(..., help="shipped name (e.g. gray-blind), run folder, checkpoint or classical "
+                                         "method"),
     dataset: str | None = typer.Option(None, help="default: the dataset the model was trained on"),
     noise: str | None = typer.Option(None, help="default: the noise the model was trained for"),
     sigma: str | None = typer.Option(None, help="Gaussian levels to evaluate, comma-separated (standard "
@@ -157,7 +158,8 @@ def evaluate(
         noise or card.get("noise") or "gaussian:0.1"]
     if clip is None:
         clip = bool(card.get("clip", True))
-    base = Path(model) if Path(model).is_dir() else Path(model).parent
+    path = Path(model)
+    base = (path if path.is_dir() else path.parent) if path.exists() else Path("evaluations") / model
     for nz, label in zip(noises, [f"sigma{s:g}" for s in sigmas] or [None]):
         tag = f"eval-{dataset.split('/')[-1].replace(':', '-')}-{(label or nz).replace(':', '')}"
         target = (output / (label or "")) if output else base / tag
@@ -172,10 +174,12 @@ def evaluate(
 @app.command()
 @_friendly
 def denoise(
-    args: list[str] = typer.Argument(..., help="[MODEL] INPUT... : model (run folder or checkpoint) unless "
-                                               "--model is given, then image files or folders"),
-    model: str | None = typer.Option(None, "--model", "-m", help="run folder or checkpoint"),
-    output: Path = typer.Option(..., "-o", "--output", help="folder for the denoised images"),
+    args: list[str] = typer.Argument(..., help="[MODEL] INPUT... : an optional model (shipped name, run folder, "
+                                               "checkpoint or classical method), then image files or folders"),
+    model: str | None = typer.Option(None, "--model", "-m", help="shipped name (gray-blind, color-blind, mnist, "
+                                     "cifar10), run folder, checkpoint or classical method; default: the "
+                                     "shipped blind model for each image's channels"),
+    output: Path = typer.Option(Path("denoised"), "-o", "--output", help="folder for the denoised images"),
     sigma: float | None = typer.Option(None, help="noise level for methods that take one"),
     dtype: str | None = typer.Option(None, help="uint8 | uint16 | float32 (default: as the input)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace existing output files"),
@@ -188,9 +192,12 @@ def denoise(
     if dtype not in (None, "uint8", "uint16", "float32"):
         raise ValueError(f"--dtype {dtype!r}: use uint8, uint16 or float32")
     if model is None:
-        if len(args) < 2:
-            raise ValueError("give a model and at least one input: noisefree denoise MODEL INPUT... -o OUT")
-        model, args = args[0], args[1:]
+        if _names_a_model(args[0]):
+            model, args = args[0], args[1:]
+        else:
+            model = "auto"
+    if not args:
+        raise ValueError("no input images: noisefree denoise [MODEL] INPUT... [-o OUT]")
     den = load(model, device=device)
     report = denoise_files(den, args, output, sigma=sigma, dtype=dtype, overwrite=overwrite,
                            on_file=lambda p, e: err.print(f"[red]skipped[/] {e}" if e else f"denoised {p}",
@@ -198,6 +205,24 @@ def denoise(
     out.print(f"{len(report.written)} image(s) written to {output}; {len(report.failed)} skipped")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _names_a_model(arg: str) -> bool:
+    """Whether the first argument of `denoise` is a model rather than an input image or folder."""
+    from .checkpoint import find_checkpoint
+    from .classical import CLASSICAL
+    from .pretrained import list_pretrained
+
+    path = Path(arg)
+    if path.is_dir():
+        try:
+            find_checkpoint(path)
+            return True
+        except FileNotFoundError:
+            return False
+    if path.is_file():
+        return path.suffix.lower() in (".safetensors", ".json")
+    return arg in list_pretrained() or arg in CLASSICAL or arg == "auto"
 
 
 @app.command()
@@ -243,6 +268,7 @@ def benchmark(
 def models_cmd(as_json: bool = typer.Option(False, "--json")):
     """List the registered architectures with their parameter counts."""
     from .models import build_model, list_models
+    from .pretrained import PRETRAINED_DIR, list_pretrained
 
     rows = []
     for spec in list_models():
@@ -252,7 +278,7 @@ def models_cmd(as_json: bool = typer.Option(False, "--json")):
         rows.append({"name": spec.name, "params_gray": counts[1], "params_color": counts[3], "sizes": size,
                      "reference": spec.reference, "description": spec.description})
     if as_json:
-        out.print_json(json.dumps(rows))
+        out.print_json(json.dumps({"architectures": rows, "pretrained": list_pretrained()}))
         return
     table = Table(title="noisefree models")
     table.add_column("name", no_wrap=True, style="bold")
@@ -262,6 +288,13 @@ def models_cmd(as_json: bool = typer.Option(False, "--json")):
         table.add_row(r["name"], f"{r['params_gray']:,}", f"{r['params_color']:,}", r["sizes"], r["reference"],
                       r["description"])
     out.print(table)
+    shipped = Table(title="shipped pretrained models (nf.load(NAME), noisefree denoise --model NAME)")
+    for col in ("name", "channels", "size", "description"):
+        shipped.add_column(col, overflow="fold", style="bold" if col == "name" else None)
+    for name, entry in list_pretrained().items():
+        size = (PRETRAINED_DIR / entry["weights"]).stat().st_size / 1e6
+        shipped.add_row(name, str(entry["channels"]), f"{size:.1f} MB", entry["description"])
+    out.print(shipped)
 
 
 @app.command("presets")

@@ -48,31 +48,35 @@ def tiled(fn, x: torch.Tensor, *, tile: int, overlap: int) -> torch.Tensor:
 
     In each overlap of ``overlap`` pixels a quarter next to each tile edge gets weight 0 and the middle
     half is a linear cross-fade. The result equals ``fn(x)`` wherever ``overlap // 4`` covers the network's
-    receptive-field radius. Memory: the input, the output and one H x W weight map, plus one tile's work.
+    receptive-field radius. Memory: the input, the output and one tile's work (the tiles form a grid, so
+    the summed blending weight is a product of two 1-D sums and needs no H x W map).
     """
     n, c, h, w = x.shape
     if overlap >= tile:
         raise ValueError(f"tile overlap {overlap} must be smaller than the tile size {tile}")
     margin, ramp = overlap // 4, overlap - 2 * (overlap // 4)
-    out = torch.zeros((n, c, h, w), dtype=torch.float32)
-    weight = torch.zeros((h, w), dtype=torch.float32)
+    th, tw = min(tile, h), min(tile, w)
 
     def starts(size):
         if size <= tile:
             return [0]
-        pos = list(range(0, size - tile, tile - overlap))
-        return pos + [size - tile]
+        return list(range(0, size - tile, tile - overlap)) + [size - tile]
 
-    for y in starts(h):
-        for x0 in starts(w):
-            th, tw = min(tile, h), min(tile, w)
+    def windows(size, length):
+        return [(p, _window(length, margin, ramp, p > 0, p + length < size)) for p in starts(size)]
+
+    rows, cols = windows(h, th), windows(w, tw)
+    sum_y, sum_x = torch.zeros(h), torch.zeros(w)
+    for y, wy in rows:
+        sum_y[y:y + th] += wy
+    for x0, wx in cols:
+        sum_x[x0:x0 + tw] += wx
+    out = torch.zeros((n, c, h, w), dtype=torch.float32)
+    for y, wy in rows:
+        for x0, wx in cols:
             piece = fn(x[:, :, y:y + th, x0:x0 + tw]).float().cpu()
-            wy = _window(th, margin, ramp, y > 0, y + th < h)
-            wx = _window(tw, margin, ramp, x0 > 0, x0 + tw < w)
-            wt = wy[:, None] * wx[None, :]
-            out[:, :, y:y + th, x0:x0 + tw] += piece * wt
-            weight[y:y + th, x0:x0 + tw] += wt
-    return out.div_(weight)
+            out[:, :, y:y + th, x0:x0 + tw] += piece * (wy[:, None] * wx[None, :])
+    return out.div_(sum_y[:, None]).div_(sum_x)
 
 
 class Denoiser:
@@ -171,7 +175,7 @@ class NetworkDenoiser(Denoiser):
         else:
             out = [run(x[i : i + self.batch_size], sigmas[i : i + self.batch_size]).cpu()
                    for i in range(0, x.shape[0], self.batch_size)]
-        return torch.cat(out).to(x.device)
+        return (out[0] if len(out) == 1 else torch.cat(out)).to(x.device)  # no copy of a huge single image
 
     def _sigmas(self, x: torch.Tensor, sigma) -> torch.Tensor:
         """Per-image noise std for noise-map networks: as given, or estimated from each image."""

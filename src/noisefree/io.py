@@ -156,7 +156,10 @@ def write_image(path, image: np.ndarray, info: ImageInfo | None = None, *, dtype
         out = image.astype(np.float32)
     else:
         top = 255 if dtype == "uint8" else 65535
-        out = np.rint(np.clip(image, 0.0, 1.0) * top).astype(np.uint8 if top == 255 else np.uint16)
+        scaled = np.clip(image, 0.0, 1.0)  # one float temporary, then in place: big images stay affordable
+        scaled *= top
+        out = np.rint(scaled, out=scaled).astype(np.uint8 if top == 255 else np.uint16)
+        del scaled
     if info is not None and info.alpha is not None:
         alpha = info.alpha.astype(out.dtype) if dtype != "float32" else info.alpha / np.float32(info.max_value)
         out = np.dstack([out if out.ndim == 3 else out[..., None], alpha])

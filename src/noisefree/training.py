@@ -143,9 +143,9 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
         f"training / {len(val_set)} validation images, noise {noise.spec}, device {device}")
 
     card = {"name": config.name or config.model, "architecture": config.model, "arguments": config.model_args,
-            "channels": channels, "noise": noise.spec, "clip": config.clip, "dataset": config.dataset, "ema": config.ema,
-            "image_size": list(sample_hw) if spec.fixed_size else None, "normalization": "[0, 1] float",
-            "noisefree_version": __version__}
+            "channels": channels, "noise": noise.spec, "clip": config.clip, "dataset": config.dataset,
+            "ema": config.ema, "image_size": list(sample_hw) if spec.fixed_size else None,
+            "normalization": "[0, 1] float", "noisefree_version": __version__}
 
     # ---- the loop ----------------------------------------------------------------------------------
     stop = config.patience is not None and bad_epochs >= config.patience

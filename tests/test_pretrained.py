@@ -1,0 +1,106 @@
+"""The shipped models: present, small, checksummed, loadable by name, and they remove noise."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import noisefree as nf
+from noisefree import pretrained
+from noisefree.cli import app
+from noisefree.io import read_image, write_image
+from noisefree.metrics import psnr
+
+from .conftest import smooth_image
+
+SHIPPED = ["gray-blind", "color-blind", "mnist", "cifar10"]
+
+
+def psnr_np(a, b):
+    import torch
+
+    return float(psnr(torch.from_numpy(np.asarray(a, np.float64)), torch.from_numpy(np.asarray(b, np.float64))))
+
+
+def test_all_four_are_shipped_small_and_described():
+    listed = pretrained.list_pretrained()
+    assert set(SHIPPED) <= set(listed)
+    total = 0
+    for name in SHIPPED:
+        weights, card_path = pretrained.pretrained_files(name)  # checksums verified here
+        size = weights.stat().st_size
+        assert size <= 10e6, f"{name}: {size / 1e6:.1f} MB"
+        total += size
+        card = json.loads(card_path.read_text())
+        assert card["name"] == name and card["channels"] == listed[name]["channels"]
+        assert card["noise"].startswith("gaussian:0-")  # blind: a sigma range
+        assert card["training"]["config"]["dataset"] and card["training"]["time"]
+        bench = card["benchmarks"]  # measured, with the command that measured it
+        assert bench["command"].startswith("python benchmarks/pretrained_quality.py") and bench["results"]
+    assert total <= 40e6
+
+
+@pytest.mark.parametrize("name,channels,sigma,size", [("gray-blind", 1, 25 / 255, 96),
+                                                       ("color-blind", 3, 25 / 255, 96),
+                                                       ("cifar10", 3, 0.2, 32)])
+def test_natural_image_models_reduce_noise(name, channels, sigma, size):
+    den = nf.load(name, device="cpu")
+    clean = smooth_image(size, size, channels=channels, seed=3)
+    noisy = (clean + sigma * np.random.default_rng(1).standard_normal(clean.shape)).astype(np.float32)
+    if name == "cifar10":
+        noisy = np.clip(noisy, 0, 1)
+    out = den(noisy)
+    assert out.shape == clean.shape
+    assert psnr_np(np.clip(out, 0, 1), clean) > psnr_np(np.clip(noisy, 0, 1), clean) + 5
+
+
+def test_mnist_model_restores_a_drawn_digit():
+    y, x = np.mgrid[0:28, 0:28]
+    ring = np.abs(np.hypot(y - 14, x - 14) - 7) < 1.8  # a zero, drawn like MNIST: white strokes on black
+    clean = ring.astype(np.float32)
+    noisy = np.clip(clean + 0.3 * np.random.default_rng(2).standard_normal(clean.shape), 0, 1).astype(np.float32)
+    out = nf.load("mnist", device="cpu")(noisy)
+    assert psnr_np(np.clip(out, 0, 1), clean) > psnr_np(noisy, clean) + 5
+
+
+def test_damaged_files_are_refused(tmp_path, monkeypatch):
+    copy = tmp_path / "pretrained"
+    shutil.copytree(pretrained.PRETRAINED_DIR, copy)
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", copy)
+    monkeypatch.setattr(pretrained, "MANIFEST", copy / "manifest.json")
+    nf.load("mnist", device="cpu")  # the intact copy loads
+    data = bytearray((copy / "mnist.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    (copy / "mnist.safetensors").write_bytes(bytes(data))
+    with pytest.raises(pretrained.PretrainedError, match="mnist.safetensors: checksum mismatch"):
+        nf.load("mnist", device="cpu")
+    with pytest.raises(FileNotFoundError, match="shipped: cifar10, color-blind, gray-blind, mnist"):
+        nf.load("gray-blnd")
+
+
+def test_denoise_without_model_picks_by_channels(tmp_path):
+    rng = np.random.default_rng(0)
+    gray = smooth_image(64, 80, seed=1)
+    rgba = np.concatenate([smooth_image(64, 80, channels=3, seed=2), np.linspace(0, 1, 64 * 80).reshape(64, 80, 1)],
+                          -1)
+    write_image(tmp_path / "in" / "gray.png", np.clip(gray + 0.1 * rng.standard_normal(gray.shape), 0, 1),
+                dtype="uint8")
+    noisy_rgba = rgba.copy()
+    noisy_rgba[..., :3] = np.clip(rgba[..., :3] + 0.1 * rng.standard_normal(rgba[..., :3].shape), 0, 1)
+    write_image(tmp_path / "in" / "photo.png", noisy_rgba, dtype="uint16")
+    result = CliRunner().invoke(app, ["denoise", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                                      "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    out_gray, info = read_image(tmp_path / "out" / "gray.png")
+    assert out_gray.shape == gray.shape and info.dtype == "uint8"
+    assert psnr_np(out_gray, gray) > psnr_np(read_image(tmp_path / "in" / "gray.png")[0], gray) + 3
+    out_rgb, info = read_image(tmp_path / "out" / "photo.png")
+    assert out_rgb.shape == (64, 80, 3) and info.dtype == "uint16" and info.alpha is not None
+    assert np.array_equal(info.alpha, read_image(tmp_path / "in" / "photo.png")[1].alpha)  # alpha untouched
+    assert psnr_np(out_rgb, rgba[..., :3]) > psnr_np(noisy_rgba[..., :3], rgba[..., :3]) + 3
+    auto = nf.load("auto", device="cpu")
+    assert auto.pick(1).name == "gray-blind" and auto.pick(3).name == "color-blind"
+    with pytest.raises(ValueError, match="no shipped model for 2-channel"):
+        auto(np.zeros((8, 8, 2), np.float32))
