@@ -104,3 +104,15 @@ def test_denoise_without_model_picks_by_channels(tmp_path):
     assert auto.pick(1).name == "gray-blind" and auto.pick(3).name == "color-blind"
     with pytest.raises(ValueError, match="no shipped model for 2-channel"):
         auto(np.zeros((8, 8, 2), np.float32))
+
+
+def test_shipped_names_work_in_evaluate_and_benchmark(tmp_path):
+    r = CliRunner().invoke(app, ["evaluate", "mnist", "--dataset", "digits", "--max-images", "16", "--sigma", "0.3",
+                                 "-o", str(tmp_path / "ev")])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "ev" / "sigma0.3" / "summary.json").read_text())
+    assert summary["method"] == "mnist" and summary["psnr_mean"] > summary["noisy_psnr_mean"] + 5
+    r = CliRunner().invoke(app, ["benchmark", "--methods", "noisy,mnist", "--dataset", "digits", "--protocol",
+                                 "small", "--sigma", "0.2", "--max-images", "8", "-o", str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    assert "| mnist |" in (tmp_path / "b" / "results.md").read_text()
