@@ -113,3 +113,16 @@ def test_noise_map_model_trains_blind(tmp_path):
     assert den.model.noise_map
     with pytest.raises(ValueError, match="Gaussian noise"):
         nf.train(cfg.model_copy(update={"noise": "saltpepper:0.1"}), out=tmp_path, quiet=True)
+
+
+def test_init_fine_tunes_from_a_run_and_checks_the_architecture(tmp_path):
+    base = nf.train(small_config(epochs=1), out=tmp_path / "a", quiet=True)
+    tuned = nf.train(small_config(epochs=1, init=str(base), lr=1e-12), out=tmp_path / "b", quiet=True)
+    a, _ = load_checkpoint(base / "best.safetensors")
+    b, _ = load_checkpoint(tuned / "last.safetensors")
+    for k, v in a.state_dict().items():  # a vanishing learning rate keeps the starting weights
+        if v.is_floating_point() and "running" not in k:
+            assert torch.allclose(v, b.state_dict()[k], atol=1e-6), k
+    with pytest.raises(ValueError, match="--model-args"):
+        nf.train(small_config(epochs=1, init=str(base), model_args={"depth": 5, "width": 16}), out=tmp_path / "c",
+                 quiet=True)

@@ -49,6 +49,7 @@ def train(
     model: str | None = typer.Option(None, help="architecture (see `noisefree models`)"),
     model_args: str | None = typer.Option(None, help='architecture arguments as JSON, e.g. \'{"width": 32, '
                                                      '"noise_map": true}\''),
+    init: str | None = typer.Option(None, help="fine-tune: start from a run folder, checkpoint or shipped model"),
     noise: str | None = typer.Option(None, help="e.g. gaussian:0.1, gaussian:0-0.2, saltpepper:0.02, "
                                                    "masking:0.3, poisson:30, speckle:0.1, combined with +"),
     clip: bool | None = typer.Option(None, "--clip/--no-clip", help="clip noisy images to [0, 1]"),
@@ -90,7 +91,7 @@ def train(
             weight_decay=weight_decay, patience=patience, schedule=schedule, seed=seed, device=device,
             split=split, subset=subset, resize=resize, grayscale=grayscale, patch_size=patch_size,
             patches_per_image=patches_per_image, augment=augment, loss=loss, ema=ema, amp=amp, compile=compile_model,
-            model_args=_json_dict(model_args),
+            model_args=_json_dict(model_args), init=init,
             val_fraction=val_fraction, eval_dataset=eval_dataset, eval_split=eval_split, eval_subset=eval_subset,
             eval_images=eval_images, data_root=data_root, download=download, name=name).items() if v is not None}
         if preset and config:

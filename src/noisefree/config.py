@@ -50,6 +50,8 @@ class RunConfig(BaseModel):
     # model
     model: str = "dncnn"
     model_args: dict = Field(default_factory=dict)
+    init: str | None = Field(None, description="start from these weights (fine-tuning): a run folder, a "
+                             "checkpoint or a shipped model name; its architecture must match model/model_args")
     # optimisation
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(64, ge=1)

@@ -18,6 +18,7 @@ Run folder::
 from __future__ import annotations
 
 import csv
+import json
 import math
 import time
 from datetime import datetime
@@ -97,6 +98,8 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
     sample_hw = (config.patch_size,) * 2 if config.patch_size else tuple(train_set.images.shape[-2:])
     spec.check_size(*sample_hw)
     model = build_model(config.model, channels=channels, **config.model_args).to(device)
+    if config.init and resume is None:
+        _load_initial_weights(model, config, channels)
     channels_last = device.type == "cuda"
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -246,6 +249,24 @@ def _new_run_dir(out: Path, name: str) -> Path:
         run_dir = out / f"{_slug(name)}-{stamp}-{k}"
     run_dir.mkdir(parents=True)
     return run_dir
+
+
+def _load_initial_weights(model, config: RunConfig, channels: int) -> None:
+    """Fine-tuning: copy the weights of ``config.init`` (run folder, checkpoint or shipped name) into ``model``."""
+    from .pretrained import list_pretrained, pretrained_files
+
+    source = pretrained_files(config.init)[0] if config.init in list_pretrained() else config.init
+    start, card = load_checkpoint(source)
+    fix = (f"use --model {card['architecture']} --model-args '{json.dumps(card.get('arguments', {}))}' "
+           "(see its model card)")
+    if (card["architecture"], int(card["channels"])) != (config.model, channels):
+        raise ValueError(f"--init {config.init}: a {card['architecture']} network for {card['channels']} "
+                         f"channel(s); this run builds {config.model} for {channels}: {fix}")
+    try:
+        model.load_state_dict(start.state_dict())
+    except RuntimeError:
+        raise ValueError(f"--init {config.init}: its {card['architecture']} has arguments "
+                         f"{card.get('arguments', {})}, this run asks for {config.model_args}: {fix}") from None
 
 
 def _validation_pairs(val_set: ImageSet, noise, config: RunConfig, device):
