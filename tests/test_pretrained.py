@@ -21,7 +21,11 @@ SHIPPED = ["gray-blind", "color-blind", "mnist", "cifar10"]
 def psnr_np(a, b):
     import torch
 
-    return float(psnr(torch.from_numpy(np.asarray(a, np.float64)), torch.from_numpy(np.asarray(b, np.float64))))
+    def nchw(x):
+        t = torch.from_numpy(np.asarray(x, np.float64))
+        return t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
+
+    return float(psnr(nchw(a), nchw(b)))
 
 
 def test_all_four_are_shipped_small_and_described():
