@@ -234,7 +234,8 @@ def main():
                       f"({r['hardware']}, {r['threads']} threads): {r['seconds']:.0f} s, and denoising added "
                       f"{r['added_mb']:.0f} MB to the process's peak memory beyond the input array (the 381 MB "
                       f"output included); PSNR {r['psnr_noisy']:.2f} -> {r['psnr_out']:.2f} dB on that "
-                      f"synthetic image (`{COMMAND} --only gray-blind --large`).")
+                      f"synthetic image (`{COMMAND} --large`; `--only \"\" --no-figure --large` measures "
+                      "only this).")
 
 
 if __name__ == "__main__":
