@@ -5,9 +5,9 @@
     python benchmarks/train_pretrained.py --install gray-blind=benchmarks/out/pretrained/gray-blind-...
 
 Each recipe is an ordinary run configuration; this script only fills in where the data lies. Training
-writes an ordinary run folder under benchmarks/out/pretrained/; installing copies its best checkpoint into
-src/noisefree/pretrained/ (weights stored as float16 when that keeps outputs within 1e-3) and records the
-SHA-256 the package checks on load. Evaluate afterwards with benchmarks/pretrained_quality.py.
+writes an ordinary run folder under benchmarks/out/pretrained/; installing copies its best checkpoint
+(float32 weights) into src/noisefree/assets/pretrained/ and records the SHA-256 sums the package checks on
+load. Evaluate afterwards with benchmarks/pretrained_quality.py.
 """
 
 from __future__ import annotations
