@@ -219,8 +219,8 @@ def main():
         results = measure(name, args.data)
         update_card(name, benchmarks={"command": f"{COMMAND} --only {name}", "hardware": hardware(),
                                       "results": results})
-    cards = {name: json.loads(pretrained_files(name)[1].read_text()) for name in list_pretrained()
-             if "benchmarks" in json.loads(pretrained_files(name)[1].read_text())}
+    cards = {name: json.loads(pretrained_files(name)[1].read_text()) for name in list_pretrained()}
+    cards = {name: card for name, card in cards.items() if "benchmarks" in card}
     readme = ROOT / "README.md"
     replace_block(readme, "pretrained-quality", f"Measured with `{COMMAND}` on {hardware()}.\n\n"
                   + quality_table(cards))

@@ -76,13 +76,14 @@ def _cache_key(method: str, dataset: str, sigma: float, settings: dict) -> str:
     from .pretrained import list_pretrained
 
     ident = f"{method}|{__version__}"
+    shipped = list_pretrained()
     path = Path(method)
     if path.exists():  # a checkpoint: its content defines it, not its name
         weights = path / "best.safetensors" if path.is_dir() else path.with_suffix(".safetensors")
         if weights.is_file():
             ident += f"@{weights.stat().st_size}-{weights.stat().st_mtime_ns}"
-    elif method in list_pretrained():  # a shipped model: its checksum
-        ident += "@" + list_pretrained()[method]["weights_sha256"]
+    elif method in shipped:  # a shipped model: its checksum
+        ident += "@" + shipped[method]["weights_sha256"]
     elif method in CLASSICAL:
         ident += json.dumps(_tuned()["methods"].get(method, {}).get("best"))
     blob = json.dumps({"method": ident, "dataset": dataset, "sigma": sigma, **settings}, sort_keys=True)

@@ -114,7 +114,7 @@ def install(run_dir, name: str, *, description: str | None = None, training: dic
     PRETRAINED_DIR.mkdir(parents=True, exist_ok=True)
     target = PRETRAINED_DIR / f"{name}.safetensors"
     shutil.copyfile(weights, target)
-    _write_card(name, card, channels=int(card["channels"]), description=description)
+    _write_card(name, card)
     return target
 
 
@@ -127,16 +127,15 @@ def update_card(name: str, **fields) -> dict:
     return card
 
 
-def _write_card(name: str, card: dict, *, channels: int | None = None, description: str | None = None) -> None:
+def _write_card(name: str, card: dict) -> None:
+    """Write the card and record both files' checksums (and the card's channels and description) in the manifest."""
     card_path = PRETRAINED_DIR / f"{name}.json"
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     models = list_pretrained()
-    entry = models.get(name, {})
-    entry.update(weights=f"{name}.safetensors", card=f"{name}.json",
-                 weights_sha256=_sha256(PRETRAINED_DIR / f"{name}.safetensors"), card_sha256=_sha256(card_path),
-                 channels=channels or entry.get("channels") or int(card["channels"]),
-                 description=description or entry.get("description") or card.get("description", ""))
-    models[name] = entry
+    models[name] = {"weights": f"{name}.safetensors", "card": f"{name}.json",
+                    "weights_sha256": _sha256(PRETRAINED_DIR / f"{name}.safetensors"),
+                    "card_sha256": _sha256(card_path), "channels": int(card["channels"]),
+                    "description": card.get("description", "")}
     MANIFEST.write_text(json.dumps(dict(sorted(models.items())), indent=2) + "\n")
 
 
