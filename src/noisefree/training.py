@@ -262,11 +262,26 @@ def _load_initial_weights(model, config: RunConfig, channels: int) -> None:
     if (card["architecture"], int(card["channels"])) != (config.model, channels):
         raise ValueError(f"--init {config.init}: a {card['architecture']} network for {card['channels']} "
                          f"channel(s); this run builds {config.model} for {channels}: {fix}")
+    state = start.state_dict()
+    if getattr(model, "noise_map", False) and not getattr(start, "noise_map", False):
+        state = _add_noise_map_input(state, model.state_dict())
     try:
-        model.load_state_dict(start.state_dict())
+        model.load_state_dict(state)
     except RuntimeError:
         raise ValueError(f"--init {config.init}: its {card['architecture']} has arguments "
                          f"{card.get('arguments', {})}, this run asks for {config.model_args}: {fix}") from None
+
+
+def _add_noise_map_input(state: dict, target: dict) -> dict:
+    """A blind network's weights for the same network with a noise-level map: the first convolution gains
+    one input channel (the map) with zero weights, so the result starts out denoising exactly as before."""
+    grown = dict(state)
+    for key, weight in state.items():
+        want = target.get(key)
+        if want is not None and weight.ndim == 4 and want.shape[1] == weight.shape[1] + 1 \
+                and want.shape[0] == weight.shape[0] and want.shape[2:] == weight.shape[2:]:
+            grown[key] = torch.cat([weight, weight.new_zeros(weight.shape[0], 1, *weight.shape[2:])], 1)
+    return grown
 
 
 def _validation_pairs(val_set: ImageSet, noise, config: RunConfig, device):
