@@ -15,7 +15,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 from common import OUT, ROOT, replace_block
-from noisefree.benchmark import machine_description, run_benchmark
+from noisefree.benchmark import run_benchmark
+from noisefree.devices import machine_description
 
 REFERENCE = {"set12": 30.01, "bsd68": 28.62}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from noisefree.benchmark import machine_description
+from noisefree.devices import machine_description
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"

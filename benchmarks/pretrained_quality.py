@@ -25,7 +25,8 @@ import numpy as np
 
 import noisefree as nf
 from common import ROOT, cifar10_folders, hardware, replace_block
-from noisefree.pretrained import list_pretrained, pretrained_files, update_card
+from noisefree.pretrained import list_pretrained, pretrained_files
+from shipping import update_card
 
 COMMAND = "python benchmarks/pretrained_quality.py --data ../shared/data"
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 
 from common import ROOT, replace_block
-from noisefree.benchmark import machine_description
 from noisefree.classical import ClassicalDenoiser
 from noisefree.data import load_dataset
 from noisefree.denoiser import NetworkDenoiser
+from noisefree.devices import machine_description
 from noisefree.models import build_model
 from noisefree.noise import Gaussian, eval_noisy
 

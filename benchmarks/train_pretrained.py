@@ -69,7 +69,7 @@ def main():
             print(f"{name}: {runs[name]} ({minutes:.1f} min)", flush=True)
     if args.no_install:
         return
-    from noisefree.pretrained import install
+    from shipping import install
     for name, run in runs.items():
         timing = Path(run) / "trained_on.txt"
         training = {"time": timing.read_text().strip() if timing.is_file() else "not recorded",

@@ -2,6 +2,7 @@ import csv
 import json
 import sys
 
+import torch
 from typer.testing import CliRunner
 
 from noisefree.benchmark import run_benchmark
@@ -71,10 +72,28 @@ def test_networks_sit_beside_classical_methods_under_a_label(tmp_path, image_fol
 
 def test_cache_key_follows_the_tuned_rule(monkeypatch):
     from noisefree import benchmark, classical
+    from noisefree.resolve import resolve
 
-    before = benchmark._cache_key("tv", "folder:x", 25, {"n": 3})
-    assert before == benchmark._cache_key("tv", "folder:x", 25, {"n": 3})
+    def key():
+        return benchmark._cache_key(resolve("tv").identity, "tv", "folder:x", 25, {"n": 3})
+
+    before = key()
+    assert before == key()
     tuned = classical._tuned()
     changed = {**tuned, "methods": {**tuned["methods"], "tv": {**tuned["methods"]["tv"], "best": [9, 9, 9]}}}
     monkeypatch.setattr(classical, "_tuned", lambda: changed)
-    assert benchmark._cache_key("tv", "folder:x", 25, {"n": 3}) != before
+    assert key() != before
+
+
+def test_a_checkpoint_is_identified_by_its_content_not_its_name(tmp_path):
+    from noisefree.checkpoint import save_checkpoint
+    from noisefree.models import build_model
+    from noisefree.resolve import resolve
+
+    card = {"architecture": "dncnn", "channels": 1, "arguments": {"depth": 3, "width": 4}}
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "net", build_model("dncnn", channels=1, depth=3, width=4), card)
+    first = resolve(tmp_path / "net.safetensors").identity
+    assert resolve(tmp_path / "net.safetensors").identity == first
+    save_checkpoint(tmp_path / "net", build_model("dncnn", channels=1, depth=3, width=4), card)  # new weights
+    assert resolve(tmp_path / "net.safetensors").identity != first

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import noisefree as nf
-from noisefree.classical import CLASSICAL, ClassicalDenoiser, estimate_noise_sigma, method_parameter
+from noisefree.classical import CLASSICAL, ClassicalDenoiser, method_parameter
+from noisefree.noise import estimate_noise_sigma
 
 from .conftest import smooth_image
 

@@ -1,7 +1,11 @@
 import pytest
 
 from noisefree.config import ConfigError, RunConfig
-from noisefree.presets import PRESETS, preset_config
+from noisefree.presets import PRESETS
+
+
+def preset_config(name, **overrides):
+    return RunConfig.resolve(preset=name, overrides=overrides)
 
 
 def test_yaml_round_trip(tmp_path):
@@ -37,3 +41,39 @@ def test_presets_follow_the_references():
     assert preset_config("demo", epochs=2).epochs == 2
     with pytest.raises(ConfigError, match="unknown preset"):
         preset_config("ref-nothing")
+
+
+def test_resolve_merges_preset_file_and_overrides_once(tmp_path):
+    cfg = RunConfig.resolve(preset="demo", overrides={"name": "x", "epochs": 2, "lr": None})
+    assert (cfg.name, cfg.preset, cfg.epochs, cfg.lr) == ("x", "demo", 2, 1e-3)  # None: not given
+    (tmp_path / "c.yaml").write_text("model: dncnn\nepochs: 4\n")
+    cfg = RunConfig.resolve(config=tmp_path / "c.yaml", overrides={"epochs": 7, "model_args": '{"depth": 5}'})
+    assert (cfg.model, cfg.epochs, cfg.model_args) == ("dncnn", 7, {"depth": 5})  # JSON text accepted
+    with pytest.raises(ConfigError, match="c.yaml with the options given: epochs"):
+        RunConfig.resolve(config=tmp_path / "c.yaml", overrides={"epochs": 0})
+    with pytest.raises(ConfigError, match="not both"):
+        RunConfig.resolve(preset="demo", config=tmp_path / "c.yaml")
+    with pytest.raises(ConfigError, match="model_args.*JSON object"):
+        RunConfig.resolve(overrides={"model_args": "[1, 2]"})
+
+
+@pytest.mark.parametrize("text,message", [
+    ("- 1\n- 2\n", "a YAML mapping of fields"),
+    ("epochs: [\n", "not valid YAML"),
+])
+def test_config_files_that_are_not_mappings_are_named(tmp_path, text, message):
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        RunConfig.from_yaml(tmp_path / "c.yaml")
+    with pytest.raises(ConfigError, match="a folder"):
+        RunConfig.from_yaml(tmp_path)
+
+
+def test_dataset_names_come_from_the_data_module():
+    from noisefree.data import DATASETS
+
+    for name in DATASETS:
+        spec = "folder:/x" if name == "folder:PATH" else name
+        assert RunConfig(dataset=spec).dataset == spec
+    with pytest.raises(ConfigError, match="folder:PATH"):
+        RunConfig.validated({"dataset": "folder:"})

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # Bound on what denoising adds to the process's peak memory, beyond the caller's input array: the output
 # (one float32 image, 400 MB here) plus at most 256 MB of tile work. The README states the same bound.
 WORK_BUDGET_MB = 256
@@ -30,6 +32,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_10000_square_image_stays_within_memory_bound():
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -87,6 +89,30 @@ def test_tiled_output_equals_untiled():
     assert (whole - coarse).abs().max() > 1e-4
 
 
+def test_large_images_report_their_tiles():
+    model = build_model("dncnn", channels=1, depth=3, width=4).eval()
+    den = NetworkDenoiser(model, {"architecture": "dncnn", "channels": 1, "arguments": {"depth": 3, "width": 4}},
+                          tile=40, overlap=8, tile_pixels=1000)
+    seen = []
+    den.tile_progress = lambda done, total: seen.append((done, total))
+    den(torch.rand(1, 1, 90, 117))
+    assert seen == [(k, 12) for k in range(1, 13)]  # 3 rows x 4 columns of tiles, each reported once
+
+
+def test_progress_lines_in_logs_name_the_eta():
+    from rich.console import Console
+
+    from noisefree.progress import Progress
+
+    console = Console(file=__import__("io").StringIO(), force_terminal=False, width=200)
+    with Progress("epoch 1/3", 10, every=0.0, out=console) as bar:
+        for k in range(10):
+            bar.update(advance=1, text=f"loss {0.1 / (k + 1):.3f}")
+    lines = console.file.getvalue().splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("epoch 1/3: 10/10 (100 %)") and "ETA 0:00" in lines[-1]
+    assert "loss 0.010" in lines[-1]
+
+
 def test_tile_weights_cover_every_pixel():
     from noisefree.denoiser import tiled
 
@@ -99,7 +125,8 @@ def test_noise_map_networks_follow_the_given_sigma():
     for arch in ("dncnn", "unet"):
         kw = {"depth": 4, "width": 8} if arch == "dncnn" else {"width": 8, "levels": 2, "blocks": 1}
         model = build_model(arch, channels=1, noise_map=True, **kw).eval()
-        den = NetworkDenoiser(model, {"architecture": arch, "channels": 1})
+        den = NetworkDenoiser(model, {"architecture": arch, "channels": 1, "arguments": {**kw, "noise_map": True}})
+        assert den.card.takes_sigma
         x = torch.rand(2, 1, 24, 24)
         a, b = den(x, sigma=0.05), den(x, sigma=0.2)
         assert a.shape == x.shape and not torch.allclose(a, b)  # the slider changes the result
@@ -107,3 +134,19 @@ def test_noise_map_networks_follow_the_given_sigma():
         assert den(x).shape == x.shape  # sigma estimated when not given
         with pytest.raises(ValueError, match="pass sigma"):
             model(x)
+
+
+def test_networks_without_a_noise_map_ignore_sigma_and_say_so_once():
+    torch.manual_seed(0)
+    for arch in ("dncnn", "pool-ae", "skip-ae", "strided-ae", "conv4-ae"):
+        model = build_model(arch, channels=1).eval()
+        size = get_spec(arch).padded_size(28)
+        x = torch.rand(1, 1, size, size)
+        with torch.no_grad():
+            assert torch.equal(model(x, 0.3), model(x))  # every network takes forward(x, sigma)
+        den = NetworkDenoiser(model, {"architecture": arch, "channels": 1})
+        with pytest.warns(UserWarning, match=f"{arch} takes no noise level; sigma=0.3 is ignored"):
+            den(x, sigma=0.3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # once: the second call is silent
+            assert torch.equal(den(x, sigma=0.3), den(x))

@@ -9,9 +9,11 @@ from typer.testing import CliRunner
 
 import noisefree as nf
 from noisefree import pretrained
+from noisefree.card import ModelCard
 from noisefree.cli import app
 from noisefree.io import read_image, write_image
 from noisefree.metrics import psnr
+from noisefree.models import list_models
 
 from .conftest import smooth_image
 
@@ -37,6 +39,8 @@ def test_all_four_are_shipped_small_and_described():
         size = weights.stat().st_size
         assert size <= 10e6, f"{name}: {size / 1e6:.1f} MB"
         total += size
+        typed = ModelCard.read(card_path)  # every shipped card validates against the typed card
+        assert typed.name == name and typed.architecture in {s.name for s in list_models()}
         card = json.loads(card_path.read_text())
         assert card["name"] == name and card["channels"] == listed[name]["channels"]
         assert card["noise"].startswith("gaussian:0-")  # blind: a sigma range

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .checkpoint import load_network
-from .classical import CLASSICAL, ClassicalDenoiser
 from .config import RunConfig
 from .data import load_dataset
 from .denoiser import Denoiser
 from .evaluation import EvalResult, evaluate_images, write_results
-from .presets import preset_config
-from .pretrained import AutoDenoiser, list_pretrained, load_pretrained
-from .report import write_report
+from .protocol import Protocol
+from .resolve import resolve
 
 __all__ = ["evaluate", "load", "train"]
 
@@ -21,21 +18,7 @@ def load(name_or_path, *, device=None) -> Denoiser:
     """A denoiser from a run folder, a ``.safetensors``/``.json`` checkpoint, or a name: a shipped model
     (gray-blind, color-blind, mnist, cifar10; ``auto`` picks gray-blind or color-blind by each image's
     channels) or a classical method (bm3d, nlm, tv, wavelet, bilateral, median, gaussian, noisy)."""
-    if isinstance(name_or_path, Denoiser):
-        return name_or_path
-    name = str(name_or_path)
-    path = Path(name_or_path)
-    if path.exists():
-        return load_network(path, device=device)
-    if name in list_pretrained():
-        return load_pretrained(name, device=device)
-    if name == "auto":
-        return AutoDenoiser(device=device)
-    if name in CLASSICAL:
-        return ClassicalDenoiser(name)
-    raise FileNotFoundError(f"{name_or_path}: neither a checkpoint/run folder on disk nor a known denoiser "
-                            f"name (shipped: {', '.join(list_pretrained()) or 'none'}, auto; classical: "
-                            f"{', '.join(CLASSICAL)}; see `noisefree models`)")
+    return resolve(name_or_path, device=device).denoiser
 
 
 def train(config: RunConfig | dict | str | Path | None = None, *, preset: str | None = None,
@@ -46,33 +29,28 @@ def train(config: RunConfig | dict | str | Path | None = None, *, preset: str | 
 
     if resume is not None:
         return _train(resume=resume, out=out, quiet=quiet)
-    if preset is not None:
-        config = preset_config(preset, **overrides)
-    elif isinstance(config, (str, Path)):
-        config = RunConfig.from_yaml(config).model_copy(update=overrides)
-        config = RunConfig.validated(config.model_dump())
-    elif isinstance(config, dict) or config is None:
-        config = RunConfig.validated({**(config or {}), **overrides})
-    elif overrides:
-        config = RunConfig.validated({**config.model_dump(), **overrides})
-    return _train(config, out=out, quiet=quiet)
+    return _train(RunConfig.resolve(preset=preset, config=config, overrides=overrides), out=out, quiet=quiet)
 
 
 def evaluate(denoiser, *, dataset: str = "digits", noise: str = "gaussian:0.1", split: str = "test",
-             subset: str | None = None, clip: bool = True, seed: int = 0, protocol: str = "small",
+             subset: str | None = None, clip: bool = True, seed: int = 0, protocol: str | Protocol = "small",
              sigma: float | None = None, data_root=None, download: bool = False, resize: int | None = None,
-             grayscale: bool = False, max_images: int | None = None, out_dir=None,
-             report: bool = True) -> EvalResult:
+             grayscale: bool = False, max_images: int | None = None, out_dir=None, report: bool = True,
+             progress=None) -> EvalResult:
     """Evaluate ``denoiser`` (anything :func:`load` takes) on ``dataset`` corrupted by ``noise``.
 
     With ``out_dir``, writes metrics.csv, summary.json and (``report``) report.md with figures.
+    ``progress(done, total)`` is called after each batch of images.
     """
+    from .report import write_report
+
     den = load(denoiser)
     data = load_dataset(dataset, split=split, root=data_root, download=download, resize=resize, subset=subset,
                         grayscale=grayscale)
     if max_images:
         data = data.select(range(min(max_images, len(data))))
-    result = evaluate_images(den, data, noise, clip=clip, seed=seed, protocol=protocol, sigma=sigma)
+    result = evaluate_images(den, data, noise, clip=clip, seed=seed, protocol=protocol, sigma=sigma,
+                             progress=progress)
     if out_dir is not None:
         write_results(result, out_dir)
         if report:

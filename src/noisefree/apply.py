@@ -1,6 +1,7 @@
 """Apply a denoiser to image files and folders, writing results in the input's bit depth and channels.
 
-A file that cannot be read or denoised is reported by name and skipped; the others finish.
+A file that cannot be read or denoised is reported by name and skipped; the others finish. Existing outputs
+are never replaced unless asked, so nothing already done is lost.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .denoiser import Denoiser
-from .io import find_images, read_image, write_image
+from .io import IMAGE_SUFFIXES, WRITE_SUFFIXES, find_images, read_image, write_image
 
-__all__ = ["ApplyReport", "denoise_files"]
+__all__ = ["ApplyReport", "denoise_files", "denoise_jobs", "find_jobs"]
 
 
 @dataclass
@@ -20,32 +21,39 @@ class ApplyReport:
     failed: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def denoise_files(denoiser: Denoiser, inputs, out_dir, *, sigma: float | None = None, dtype: str | None = None,
-                  overwrite: bool = False, on_file=None) -> ApplyReport:
-    """Denoise every image in ``inputs`` (files, or folders searched recursively) into ``out_dir``.
-
-    Files from a folder keep their path relative to it. ``dtype`` ('uint8', 'uint16', 'float32') overrides
-    the input's bit depth. An existing output is refused unless ``overwrite``, so nothing done is lost.
-    ``on_file(path, error_or_None)`` is called after each file.
-    """
+def find_jobs(inputs, out_dir) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
+    """(input, output) pairs for ``inputs`` (files, or folders searched recursively; files from a folder keep
+    their path relative to it), and the inputs that give nothing to do, with the reason."""
     out_dir = Path(out_dir)
-    jobs: list[tuple[Path, Path]] = []
+    jobs, problems = [], []
     for item in map(Path, inputs):
         if item.is_dir():
-            jobs += [(f, out_dir / f.relative_to(item)) for f in find_images([item])]
-        else:
+            files = find_images([item])
+            if not files:
+                problems.append((item, f"{item}: a folder with no image files ({' '.join(IMAGE_SUFFIXES)}) in it"))
+            jobs += [(f, out_dir / f.relative_to(item)) for f in files]
+        elif item.is_file():
             jobs.append((item, out_dir / item.name))
+        else:
+            problems.append((item, f"{item}: no such file or folder"))
+    return jobs, problems
+
+
+def denoise_jobs(denoiser: Denoiser, jobs, *, sigma: float | None = None, dtype: str | None = None,
+                 overwrite: bool = False, on_file=None) -> ApplyReport:
+    """Denoise each (input, output) pair of :func:`find_jobs`. An output whose name has no writable image
+    suffix gets the input's format (``scan`` holding PNG -> ``scan.png``); GIF results are written as PNG and
+    ``dtype="float32"`` as TIFF. ``on_file(path, error_or_None)`` is called after each file."""
     report = ApplyReport()
     for src, dst in jobs:
         try:
-            if src.resolve() == dst.resolve():
+            if dst.exists() and src.resolve() == dst.resolve():
                 raise ValueError(f"output {dst} would overwrite its input; choose another -o folder")
+            image, info = read_image(src)
+            dst = _output_path(dst, info.format, dtype)
             if dst.exists() and not overwrite:
                 raise FileExistsError(f"{dst} exists; pass --overwrite to replace it")
-            image, info = read_image(src)
             out = denoiser(image, sigma=sigma)
-            if dtype == "float32" and dst.suffix.lower() not in (".tif", ".tiff"):
-                dst = dst.with_suffix(".tif")
             report.written.append(write_image(dst, out, info, dtype=dtype))
             error = None
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
@@ -54,3 +62,27 @@ def denoise_files(denoiser: Denoiser, inputs, out_dir, *, sigma: float | None = 
         if on_file is not None:
             on_file(src, error)
     return report
+
+
+def denoise_files(denoiser: Denoiser, inputs, out_dir, *, sigma: float | None = None, dtype: str | None = None,
+                  overwrite: bool = False, on_file=None) -> ApplyReport:
+    """Denoise every image in ``inputs`` (files, or folders searched recursively) into ``out_dir``.
+
+    ``dtype`` ('uint8', 'uint16', 'float32') overrides the input's bit depth. Inputs that give nothing to do
+    (missing, an empty folder) are reported as failed."""
+    jobs, problems = find_jobs(inputs, out_dir)
+    report = denoise_jobs(denoiser, jobs, sigma=sigma, dtype=dtype, overwrite=overwrite, on_file=on_file)
+    for path, why in problems:
+        report.failed.append((path, why))
+        if on_file is not None:
+            on_file(path, why)
+    return report
+
+
+def _output_path(dst: Path, read_format: str, dtype: str | None) -> Path:
+    if dtype == "float32" and dst.suffix.lower() not in (".tif", ".tiff"):
+        return dst.with_name(dst.name + ".tif") if dst.suffix.lower() not in WRITE_SUFFIXES else dst.with_suffix(".tif")
+    if dst.suffix.lower() in WRITE_SUFFIXES:
+        return dst
+    suffix = read_format if read_format in WRITE_SUFFIXES else ".png"
+    return dst.with_suffix(suffix) if dst.suffix.lower() == ".gif" else dst.with_name(dst.name + suffix)

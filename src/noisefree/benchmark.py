@@ -20,7 +20,6 @@ import csv
 import hashlib
 import json
 import os
-import platform
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,27 +31,13 @@ import torch
 
 from .classical import ClassicalDenoiser
 from .data import ImageSet, load_dataset
+from .devices import machine_description
 from .evaluation import evaluate_images
 from .metrics import mean_std
-from .noise import Gaussian
+from .protocol import Protocol, get_protocol
+from .resolve import UnknownMethodError, resolve
 
-__all__ = ["Cell", "machine_description", "run_benchmark"]
-
-
-def machine_description() -> str:
-    """CPU model and cores (and GPU), named with every time this project reports."""
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    text = f"{cpu}, {os.cpu_count()} cores"
-    if torch.cuda.is_available():
-        text += f", GPU {torch.cuda.get_device_name(0)}"
-    return text
+__all__ = ["Cell", "run_benchmark"]
 
 
 @dataclass
@@ -63,31 +48,14 @@ class Cell:
     summary: dict
 
 
-def _noise_for(sigma: float, protocol: str) -> Gaussian:
-    """Standard protocol: sigma on the 8-bit scale; small-image protocol: on the [0, 1] scale."""
-    return Gaussian(sigma / 255.0 if protocol == "standard" else sigma)
-
-
-def _cache_key(method: str, dataset: str, sigma: float, settings: dict) -> str:
-    """A cell's identity: what the method is (a checkpoint's file, a classical method's tuned rule), the
-    data, sigma, the protocol settings and the noisefree version."""
+def _cache_key(identity: str, label: str, dataset: str, sigma: float, settings: dict) -> str:
+    """A cell's identity: what the method is (its resolver identity: checksums, tuned rules), the data,
+    sigma, the protocol settings and the noisefree version."""
     from . import __version__
-    from .classical import CLASSICAL, _tuned
-    from .pretrained import list_pretrained
 
-    ident = f"{method}|{__version__}"
-    shipped = list_pretrained()
-    path = Path(method)
-    if path.exists():  # a checkpoint: its content defines it, not its name
-        weights = path / "best.safetensors" if path.is_dir() else path.with_suffix(".safetensors")
-        if weights.is_file():
-            ident += f"@{weights.stat().st_size}-{weights.stat().st_mtime_ns}"
-    elif method in shipped:  # a shipped model: its checksum
-        ident += "@" + shipped[method]["weights_sha256"]
-    elif method in CLASSICAL:
-        ident += json.dumps(_tuned()["methods"].get(method, {}).get("best"))
-    blob = json.dumps({"method": ident, "dataset": dataset, "sigma": sigma, **settings}, sort_keys=True)
-    slug = "".join(c if c.isalnum() else "-" for c in Path(method).name)[:30]
+    blob = json.dumps({"method": f"{identity}|{__version__}", "dataset": dataset, "sigma": sigma, **settings},
+                      sort_keys=True)
+    slug = "".join(c if c.isalnum() else "-" for c in Path(label).name)[:30]
     return f"{slug}-s{sigma:g}-{hashlib.sha1(blob.encode()).hexdigest()[:12]}"
 
 
@@ -104,57 +72,58 @@ def _evaluate_cell(den, data: ImageSet, noise, kwargs: dict, pool, workers: int,
         chunks = [c for c in (list(range(i, len(data), n_chunks)) for i in range(n_chunks)) if c]
         rows, seconds = [], 0.0
         futures = [pool.submit(_worker_eval, den.name, data.select(c), noise, kwargs) for c in chunks]
-        for fut, chunk in zip(futures, chunks):
+        for fut in futures:
             r, s = fut.result()
             rows += r
             seconds += s
-            advance(len(chunk))
+            if advance is not None:
+                advance(len(rows), len(data))
         return sorted(rows, key=lambda r: r["index"]), seconds
     res = evaluate_images(den, data, noise, keep_samples=0, progress=advance, **kwargs)
     return res.rows, res.summary["seconds"]
 
 
-def run_benchmark(methods: list[str], dataset: str, *, sigmas: list[float], protocol: str = "standard",
+def run_benchmark(methods: list[str], dataset: str, *, sigmas: list[float], protocol: str | Protocol = "standard",
                   out_dir, split: str = "test", subset: str | None = None, max_images: int | None = None,
                   data_root=None, seed: int = 0, estimate_sigma: bool = False, workers: int | None = None,
                   crop_image: int = 0, command: str = "", log=print, progress_factory=None) -> list[Cell]:
     """Run (or reuse from cache) every method x sigma cell and write the tables and figures.
 
-    A method is a registered name, a run folder or checkpoint, or ``LABEL=PATH`` to name a checkpoint."""
-    from .api import load
+    A method is anything :func:`noisefree.resolve.resolve` takes, or ``LABEL=PATH`` to name a checkpoint."""
+    from .report import plot_benchmark, plot_crops
 
-    out_dir = Path(out_dir)
+    protocol, out_dir = get_protocol(protocol), Path(out_dir)
     cache = out_dir / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
     data = load_dataset(dataset, split=split, root=data_root, subset=subset)
     if max_images:
         data = data.select(range(min(max_images, len(data))))
-    settings = {"split": split, "subset": subset, "max_images": max_images, "protocol": protocol, "seed": seed,
+    settings = {"split": split, "subset": subset, "max_images": max_images, "protocol": protocol.name, "seed": seed,
                 "estimate_sigma": estimate_sigma, "n": len(data)}
     cells, skipped, denoisers = [], {}, {}
     with _pool(workers) as pool:
         for spec in methods:
             method, _, target = spec.rpartition("=") if "=" in spec else (spec, "", spec)
             try:
-                den = load(target)
-            except (ImportError, FileNotFoundError, KeyError) as exc:
+                resolved = resolve(target)
+            except (ImportError, UnknownMethodError, KeyError) as exc:
                 skipped[method] = exc.args[0] if exc.args else str(exc)
                 log(f"skipping {method}: {skipped[method]}")
                 continue
-            denoisers[method] = den
+            den = denoisers[method] = resolved.denoiser
             for sigma in sigmas:
-                noise = _noise_for(sigma, protocol)
-                key = _cache_key(target, dataset, sigma, settings)
+                noise = protocol.noise(sigma)
+                key = _cache_key(resolved.identity, target, dataset, sigma, settings)
                 cached = cache / f"{key}.json"
                 if cached.is_file():
                     stored = json.loads(cached.read_text())
                     cells.append(Cell(method, sigma, stored["rows"], stored["summary"]))
                     log(f"{method} sigma {sigma:g}: cached ({stored['summary']['psnr_mean']:.2f} dB)")
                     continue
-                kwargs = {"clip": protocol != "standard", "seed": seed, "protocol": protocol,
+                kwargs = {"clip": protocol.clip(True), "seed": seed, "protocol": protocol,
                           "sigma": None if estimate_sigma else noise.sigma}
-                advance = progress_factory(f"{method} σ={sigma:g}", len(data)) if progress_factory else (lambda n: None)
+                advance = progress_factory(f"{method} σ={sigma:g}", len(data)) if progress_factory else None
                 rows, seconds = _evaluate_cell(den, data, noise, kwargs, pool, workers, advance)
                 megapixels = sum(h * w for h, w in data.sizes) / 1e6
                 summary = {"method": method, "sigma": sigma, "images": len(rows), "seconds": seconds,
@@ -169,9 +138,11 @@ def run_benchmark(methods: list[str], dataset: str, *, sigmas: list[float], prot
                 log(f"{method} sigma {sigma:g}: PSNR {summary['psnr_mean']:.2f} dB, SSIM {summary['ssim_mean']:.4f}, "
                     f"{summary['seconds_per_megapixel']:.3g} s/MP")
     _write_tables(cells, skipped, data, out_dir, protocol=protocol, dataset=dataset, command=command)
-    _plot(cells, out_dir, protocol)
     if cells:
-        _crops(denoisers, data, sigmas[len(sigmas) // 2], protocol, seed, crop_image, out_dir, estimate_sigma)
+        plot_benchmark(cells, out_dir, protocol)
+        sigma = sigmas[len(sigmas) // 2]
+        plot_crops(denoisers, data, protocol, sigma, index=min(crop_image, len(data) - 1), seed=seed,
+                   path=out_dir / "crops.png", given_sigma=None if estimate_sigma else protocol.std(sigma))
     return cells
 
 
@@ -212,10 +183,10 @@ def markdown_table(cells, skipped, data, *, protocol, dataset, command) -> str:
     methods = list(dict.fromkeys(c.method for c in cells))
     sigmas = list(dict.fromkeys(c.sigma for c in cells))
     by = {(c.method, c.sigma): c.summary for c in cells}
-    unit = "σ (8-bit)" if protocol == "standard" else "σ"
+    unit = protocol.sigma_label
     head = "| method | " + " | ".join(f"{unit} {s:g}: PSNR / SSIM" for s in sigmas) + " | s / megapixel |"
     lines = [f"`{command}`" if command else "", "",
-             f"{len(data)} images of `{dataset}`, {protocol} protocol; mean over images. Time: "
+             f"{len(data)} images of `{dataset}`, {protocol.name} protocol; mean over images. Time: "
              f"{machine_description()}.", "", head, "|" + "---|" * (len(sigmas) + 2)]
     for m in methods:
         cols = []
@@ -228,75 +199,3 @@ def markdown_table(cells, skipped, data, *, protocol, dataset, command) -> str:
     for m, why in skipped.items():
         lines.append(f"| {m} | not run: {why} |" + " |" * len(sigmas))
     return "\n".join(lines) + "\n"
-
-
-def _plot(cells, out_dir: Path, protocol: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not cells:
-        return
-    methods = list(dict.fromkeys(c.method for c in cells))
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for m in methods:
-        pts = sorted((c.sigma, c.summary["psnr_mean"]) for c in cells if c.method == m)
-        ax.plot(*zip(*pts), "o-", label=m)
-    ax.set(xlabel="noise σ" + (" (8-bit scale)" if protocol == "standard" else ""), ylabel="PSNR (dB)",
-           title="PSNR against noise level")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "psnr_vs_sigma.png", dpi=110)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for m in methods:
-        mc = [c for c in cells if c.method == m]
-        t = max(np.mean([c.summary["seconds_per_megapixel"] for c in mc]), 1e-4)
-        ax.scatter(t, np.mean([c.summary["psnr_mean"] for c in mc]), s=40)
-        ax.annotate(m, (t, np.mean([c.summary["psnr_mean"] for c in mc])), fontsize=8, xytext=(4, 4),
-                    textcoords="offset points")
-    ax.set(xscale="log", xlabel=f"seconds per megapixel ({machine_description()})", ylabel="mean PSNR over σ (dB)",
-           title="Quality against time")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out_dir / "quality_vs_time.png", dpi=110)
-    plt.close(fig)
-
-
-def _crops(denoisers: dict, data: ImageSet, sigma, protocol, seed, index, out_dir: Path, estimate_sigma) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .evaluation import finish_output
-    from .noise import eval_noisy
-
-    index = min(index, len(data) - 1)
-    noise = _noise_for(sigma, protocol)
-    clean = data.take([index], torch.float64).cpu()
-    noisy = eval_noisy(clean, noise, [seed + int(data.index[index])], clip=protocol != "standard").float()
-    h, w = clean.shape[-2:]
-    ch, cw = max(h // 3, 16), max(w // 3, 16)
-    y0, x0 = (h - ch) // 2, (w - cw) // 2
-    panels = [("clean", clean.float()), ("noisy", noisy)]
-    for name, den in denoisers.items():
-        if name == "noisy":
-            continue
-        out = den(noisy, sigma=None if estimate_sigma else noise.sigma)
-        panels.append((name, out.float().cpu()))
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.6), squeeze=False)
-    for ax, (name, t) in zip(axes[0], panels):
-        t = finish_output(t, protocol)
-        crop = t[0, :, y0:y0 + ch, x0:x0 + cw].permute(1, 2, 0).squeeze(-1).numpy()
-        ax.imshow(np.clip(crop, 0, 1), cmap="gray" if crop.ndim == 2 else None, vmin=0, vmax=1,
-                  interpolation="nearest")
-        ax.set_title(name, fontsize=8)
-        ax.set_axis_off()
-    fig.suptitle(f"{Path(data.files[index]).name if data.files else f'image {index}'}, σ {sigma:g}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out_dir / "crops.png", dpi=110)
-    plt.close(fig)

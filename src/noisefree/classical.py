@@ -1,7 +1,7 @@
 """Classical denoisers, callable like the networks: ``den(noisy, sigma=None)``.
 
 ``sigma`` is the noise std on the [0, 1] scale; when it is None it is estimated per image with
-``skimage.restoration.estimate_sigma`` (wavelet-based; averaged over channels). Each method's parameter
+:func:`noisefree.noise.estimate_noise_sigma` (wavelet-based; averaged over channels). Each method's parameter
 follows a rule in sigma: linear interpolation (clamped at the ends) of a table tuned once on gray training
 images (``train400``) by ``benchmarks/tune_classical.py`` and shipped as ``assets/classical_params.json``;
 never tuned on benchmark test images.
@@ -28,15 +28,9 @@ import numpy as np
 import torch
 
 from .denoiser import Denoiser
+from .noise import estimate_noise_sigma
 
-__all__ = ["CLASSICAL", "ClassicalDenoiser", "estimate_noise_sigma", "method_parameter"]
-
-
-def estimate_noise_sigma(image: np.ndarray) -> float:
-    """Gaussian noise std of an H x W or H x W x C image (same scale as the image)."""
-    from skimage.restoration import estimate_sigma
-
-    return float(estimate_sigma(image, channel_axis=-1 if image.ndim == 3 else None, average_sigmas=True))
+__all__ = ["CLASSICAL", "ClassicalDenoiser", "method_parameter"]
 
 
 @lru_cache(maxsize=1)
@@ -135,6 +129,12 @@ class ClassicalDenoiser(Denoiser):
         self.parameter = parameter  # None: the tuned rule in sigma
         if name == "bm3d":
             _bm3d_available()
+
+    @property
+    def identity(self) -> str:
+        """What defines this method's output: its name and parameter rule (for result caches)."""
+        rule = self.parameter if self.parameter is not None else _tuned()["methods"].get(self.name, {}).get("best")
+        return f"{self.name}:{json.dumps(rule)}"
 
     def denoise_array(self, img: np.ndarray, sigma: float | None = None) -> np.ndarray:
         """Denoise one float H x W or H x W x C array."""

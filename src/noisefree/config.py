@@ -1,17 +1,21 @@
 """The run configuration: one validated object, saved as ``config.yaml`` in every run folder.
 
 ``RunConfig.from_yaml(path)`` / ``config.to_yaml(path)`` round-trip exactly. Unknown keys are errors, so
-a typo in a YAML file is reported instead of silently ignored.
+a typo in a YAML file is reported instead of silently ignored. :meth:`RunConfig.resolve` is the one place
+where a preset, a YAML file and overrides (command-line options, keyword arguments) are merged; the
+``noisefree train`` options are generated from these fields, so a new field is added here only.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .data import check_dataset_spec
 from .models import get_spec
 from .noise import parse_noise
 
@@ -31,43 +35,45 @@ class RunConfig(BaseModel):
     dataset: str = Field("digits", description="digits | mnist | fashion-mnist | cifar10 | folder:PATH")
     data_root: str | None = Field(None, description="where torchvision datasets live (default ./data)")
     download: bool = Field(False, description="let torchvision download missing datasets")
-    split: Literal["train", "test"] = "train"
-    subset: str | None = Field(None, description="START:STOP images of the split to train on")
+    split: Literal["train", "test"] = Field("train", description="split of the dataset to train on")
+    subset: str | None = Field(None, description="START:STOP[:STEP] images of the split to train on")
     resize: int | None = Field(None, ge=4, description="resize every image to S x S")
-    grayscale: bool = False
-    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    grayscale: bool = Field(False, description="turn RGB images gray")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="fraction of images held out for validation")
     patch_size: int | None = Field(None, ge=8, description="train on random crops of this size")
     patches_per_image: int = Field(8, ge=1, description="crops per image and epoch (with patch_size)")
     augment: bool = Field(False, description="random flips and 90-degree rotations")
     # evaluation after training
-    eval_dataset: str | None = Field(None, description="default: the training dataset")
-    eval_split: Literal["train", "test"] = "test"
-    eval_subset: str | None = None
+    eval_dataset: str | None = Field(None, description="dataset of the final evaluation (default: the training one)")
+    eval_split: Literal["train", "test"] = Field("test", description="split of the final evaluation")
+    eval_subset: str | None = Field(None, description="START:STOP[:STEP] images of the final evaluation")
     eval_images: int | None = Field(None, ge=1, description="evaluate on at most this many images")
     # noise
-    noise: str = "gaussian:0.1"
+    noise: str = Field("gaussian:0.1", description="e.g. gaussian:0.1, gaussian:0-0.2, saltpepper:0.02, masking:0.3, "
+                       "poisson:30, speckle:0.1, combined with +")
     clip: bool = Field(True, description="clip the noisy image to [0, 1]")
     # model
-    model: str = "dncnn"
-    model_args: dict = Field(default_factory=dict)
+    model: str = Field("dncnn", description="architecture (see `noisefree models`)")
+    model_args: dict = Field(default_factory=dict, description='architecture arguments (JSON on the command line, '
+                             'e.g. \'{"width": 32, "noise_map": true}\')')
     init: str | None = Field(None, description="start from these weights (fine-tuning): a run folder, a "
                              "checkpoint or a shipped model name; its architecture must match model/model_args")
     # optimisation
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    schedule: Literal["constant", "cosine"] = "constant"
-    loss: Literal["mse", "l1"] = "mse"
+    epochs: int = Field(10, ge=1, description="passes over the training images")
+    batch_size: int = Field(64, ge=1, description="images (or crops) per step")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+    weight_decay: float = Field(0.0, ge=0, description="Adam weight decay")
+    schedule: Literal["constant", "cosine"] = Field("constant", description="learning-rate schedule over the epochs")
+    loss: Literal["mse", "l1"] = Field("mse", description="training loss")
     ema: float | None = Field(None, gt=0, lt=1, description="keep an exponential moving average of the "
                               "weights with this decay (e.g. 0.999); checkpoints and validation use it")
     patience: int | None = Field(None, ge=1, description="early stopping: epochs without improvement")
-    min_delta: float = Field(0.0, ge=0)
+    min_delta: float = Field(0.0, ge=0, description="smallest validation-loss decrease that counts as improvement")
     # machine
-    seed: int = 0
+    seed: int = Field(0, description="seed of the split, the crops and the noise")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     amp: bool = Field(True, description="bf16 mixed precision on CUDA")
-    compile: bool = Field(False, description="torch.compile the model (CUDA)")
+    compile: bool = Field(False, description="torch.compile the model (CUDA only)")
 
     @field_validator("noise")
     @classmethod
@@ -80,16 +86,47 @@ class RunConfig(BaseModel):
         get_spec(v)  # KeyError lists the known models
         return v
 
-    @model_validator(mode="after")
-    def _dataset_form(self):
-        for field_name in ("dataset", "eval_dataset"):
-            value = getattr(self, field_name)
-            if value is None:
-                continue
-            if not (value.startswith("folder:") or value in ("digits", "mnist", "fashion-mnist", "cifar10")):
-                raise ValueError(f"{field_name}={value!r}: use digits, mnist, fashion-mnist, cifar10 or "
-                                 "folder:PATH")
-        return self
+    @field_validator("dataset", "eval_dataset")
+    @classmethod
+    def _dataset_form(cls, v: str | None) -> str | None:
+        return v if v is None else check_dataset_spec(v)
+
+    @field_validator("model_args", mode="before")
+    @classmethod
+    def _model_args_json(cls, v):
+        if isinstance(v, str):
+            try:
+                v = json.loads(v)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{v!r} is not JSON ({exc.msg}); e.g. '{{\"width\": 32}}'") from None
+            if not isinstance(v, dict):
+                raise ValueError(f"expected a JSON object such as '{{\"width\": 32}}', got {v!r}")
+        return v
+
+    # ---- one merge: preset or YAML file, then overrides -----------------------------------------
+    @classmethod
+    def resolve(cls, *, preset: str | None = None, config: RunConfig | dict | str | Path | None = None,
+                overrides: dict | None = None) -> RunConfig:
+        """The configuration a run uses: a ``preset`` or a ``config`` (object, dict or YAML file), with
+        ``overrides`` (None values ignored) on top, validated once. Errors name the source."""
+        overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+        if preset is not None and config is not None:
+            raise ConfigError("give a preset or a configuration, not both")
+        if preset is not None:
+            from .presets import PRESETS
+
+            if preset not in PRESETS:
+                raise ConfigError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)} (see `noisefree presets`)")
+            base, source = {**PRESETS[preset].fields, "preset": preset, "name": preset}, f"preset {preset}"
+        elif isinstance(config, (str, Path)):
+            base, source = _read_yaml(Path(config)), str(config)
+        elif isinstance(config, RunConfig):
+            base, source = config.model_dump(), "configuration"
+        else:
+            base, source = dict(config or {}), "configuration"
+        if overrides:
+            source += " with the options given"
+        return cls.validated({**base, **overrides}, source=source)
 
     # ---- YAML round trip -------------------------------------------------------------------------
     def to_yaml(self, path=None) -> str:
@@ -100,14 +137,7 @@ class RunConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path) -> RunConfig:
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such configuration file") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-        return cls.validated(data, source=str(path))
+        return cls.validated(_read_yaml(Path(path)), source=str(path))
 
     @classmethod
     def validated(cls, data: dict, *, source: str = "configuration") -> RunConfig:
@@ -118,3 +148,22 @@ class RunConfig(BaseModel):
             raise ConfigError(f"{source}: {problems}") from None
         except KeyError as exc:
             raise ConfigError(f"{source}: {exc.args[0]}") from None
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a folder, not a configuration file (a run's is RUN/config.yaml)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file; a configuration is YAML (see examples/)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a configuration is a YAML mapping of fields (e.g. `epochs: 10`), "
+                          f"not a {type(data).__name__}")
+    return data

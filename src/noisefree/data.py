@@ -28,7 +28,8 @@ import torch.nn.functional as F
 
 from .io import find_images, read_image
 
-__all__ = ["DATASETS", "DatasetError", "ImageSet", "default_data_root", "load_dataset", "parse_subset"]
+__all__ = ["DATASETS", "DatasetError", "ImageSet", "check_dataset_spec", "default_data_root", "load_dataset",
+           "parse_subset"]
 
 DATASETS = {
     "digits": "5,000 MNIST digits embedded in noisefree (train 4,000 / test 1,000); no download",
@@ -41,6 +42,18 @@ DATASETS = {
 
 class DatasetError(RuntimeError):
     """A dataset that cannot be loaded; the message says which files are missing and what to do."""
+
+
+class UnknownDatasetError(DatasetError, ValueError):
+    """A dataset name that is none of :data:`DATASETS`."""
+
+
+def check_dataset_spec(spec: str) -> str:
+    """``spec`` stripped, if it has the form of a dataset in :data:`DATASETS`; else an error listing them."""
+    name = str(spec).strip()
+    if (name.startswith("folder:") and name[len("folder:"):].strip()) or (name in DATASETS and ":" not in name):
+        return name
+    raise UnknownDatasetError(f"unknown dataset {spec!r}; use one of: {', '.join(DATASETS)}")
 
 
 @dataclass
@@ -154,18 +167,15 @@ def load_dataset(spec: str, *, split: str = "train", root=None, download: bool =
     if split not in ("train", "test"):
         raise DatasetError(f"split must be 'train' or 'test', got {split!r}")
     root = Path(root) if root else default_data_root()
-    name = spec.strip()
+    name = check_dataset_spec(spec)
     if name.startswith("folder:"):
         data = _load_folder(Path(name[len("folder:"):]).expanduser())
     elif name == "digits":
         data = _load_digits(split)
     elif name in ("mnist", "fashion-mnist"):
         data = _load_mnist_like(name, split, root, download)
-    elif name == "cifar10":
-        data = _load_cifar10(split, root, download)
     else:
-        known = ", ".join(DATASETS)
-        raise DatasetError(f"unknown dataset {spec!r}; use one of: {known}")
+        data = _load_cifar10(split, root, download)
     data = data.select(np.arange(len(data))[parse_subset(subset, len(data))])
     if grayscale and data.channels == 3:
         data = _to_gray(data)

@@ -8,28 +8,31 @@ result has the input's type, shape and (for tensors) device. Subclasses implemen
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .card import ModelCard
 from .models.registry import ModelSpec, get_spec
+from .noise import estimate_noise_sigma
 
 __all__ = ["Denoiser", "NetworkDenoiser", "forward_padded", "tiled"]
 
 
 def forward_padded(model: nn.Module, spec: ModelSpec, x: torch.Tensor, sigma=None) -> torch.Tensor:
-    """``model(x)`` for any (N, C, H, W) the architecture accepts after padding: reflect-pad H and W up to
-    the sizes it needs, run, crop back. Fixed-size designs get a clear error for other sizes. ``sigma``
-    (float or (N,) tensor) goes to networks that take a noise-level map."""
+    """``model(x, sigma)`` for any (N, C, H, W) the architecture accepts after padding: reflect-pad H and W
+    up to the sizes it needs, run, crop back. Fixed-size designs get a clear error for other sizes."""
     h, w = x.shape[-2:]
     spec.check_size(h, w)
     hp, wp = spec.padded_size(h), spec.padded_size(w)
-    call = (lambda t: model(t, sigma)) if getattr(model, "noise_map", False) else model
     if (hp, wp) == (h, w):
-        return call(x)
+        return model(x, sigma)
     mode = "reflect" if hp - h < h and wp - w < w else "replicate"
-    return call(F.pad(x, (0, wp - w, 0, hp - h), mode=mode))[..., :h, :w]
+    return model(F.pad(x, (0, wp - w, 0, hp - h), mode=mode), sigma)[..., :h, :w]
 
 
 def _window(length: int, margin: int, ramp: int, start_open: bool, end_open: bool) -> torch.Tensor:
@@ -43,13 +46,15 @@ def _window(length: int, margin: int, ramp: int, start_open: bool, end_open: boo
     return w
 
 
-def tiled(fn, x: torch.Tensor, *, tile: int, overlap: int) -> torch.Tensor:
+def tiled(fn, x: torch.Tensor, *, tile: int, overlap: int, progress: Callable[[int, int], None] | None = None
+          ) -> torch.Tensor:
     """Apply ``fn`` to overlapping ``tile`` x ``tile`` pieces of ``x`` (N, C, H, W) and blend them smoothly.
 
     In each overlap of ``overlap`` pixels a quarter next to each tile edge gets weight 0 and the middle
     half is a linear cross-fade. The result equals ``fn(x)`` wherever ``overlap // 4`` covers the network's
     receptive-field radius. Memory: the input, the output and one tile's work (the tiles form a grid, so
-    the summed blending weight is a product of two 1-D sums and needs no H x W map).
+    the summed blending weight is a product of two 1-D sums and needs no H x W map). ``progress(done,
+    total)`` is called after each tile.
     """
     n, c, h, w = x.shape
     if overlap >= tile:
@@ -72,18 +77,25 @@ def tiled(fn, x: torch.Tensor, *, tile: int, overlap: int) -> torch.Tensor:
     for x0, wx in cols:
         sum_x[x0:x0 + tw] += wx
     out = torch.zeros((n, c, h, w), dtype=torch.float32)
+    total, done = len(rows) * len(cols), 0
     for y, wy in rows:
         for x0, wx in cols:
             piece = fn(x[:, :, y:y + th, x0:x0 + tw]).float().cpu()
             out[:, :, y:y + th, x0:x0 + tw] += piece * (wy[:, None] * wx[None, :])
+            done += 1
+            if progress is not None:
+                progress(done, total)
     return out.div_(sum_y[:, None]).div_(sum_x)
 
 
 class Denoiser:
-    """Base class. ``channels`` is what the method was made for (None: any)."""
+    """Base class. ``channels`` is what the method was made for (None: any); ``takes_sigma`` says whether it
+    uses the noise level it is given (evaluations give a protocol's known σ only to methods that do)."""
 
     name: str = "denoiser"
     channels: int | None = None
+    takes_sigma: bool = True
+    tile_progress: Callable[[int, int], None] | None = None  # networks report tiles of large images here
 
     def denoise_batch(self, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
         raise NotImplementedError
@@ -136,21 +148,23 @@ class Denoiser:
 
 
 class NetworkDenoiser(Denoiser):
-    """A trained network with its model card. Pads each image (reflect) to a size the architecture
-    accepts and crops back; refuses sizes a fixed-size design cannot take. Images of more than
+    """A trained network with its :class:`~noisefree.card.ModelCard`. Pads each image (reflect) to a size the
+    architecture accepts and crops back; refuses sizes a fixed-size design cannot take. Images of more than
     ``tile_pixels`` pixels are processed in overlapping ``tile`` x ``tile`` tiles blended smoothly (see
-    :func:`tiled`), so memory stays bounded for any image size. Networks with a noise-level map use
-    ``sigma`` (estimated per image when None); the others ignore it."""
+    :func:`tiled`; ``tile_progress(done, total)`` follows them), so memory stays bounded for any image size.
+    Networks that take the noise level (``card.takes_sigma``) use ``sigma``, estimated per image when None;
+    the others ignore it and say so once."""
 
-    def __init__(self, model: nn.Module, card: dict, *, batch_size: int = 16, tile: int = 512,
+    def __init__(self, model: nn.Module, card: ModelCard | dict, *, batch_size: int = 16, tile: int = 512,
                  overlap: int = 96, tile_pixels: int = 1024 * 1024):
         self.model = model.eval()
-        self.card = card
-        self.spec: ModelSpec = get_spec(card["architecture"])
-        self.channels = int(card["channels"])
-        self.name = card.get("name") or card["architecture"]
+        self.card = card = ModelCard.of(card)
+        self.spec: ModelSpec = get_spec(card.architecture)
+        self.channels, self.takes_sigma = card.channels, card.takes_sigma
+        self.name = card.name or card.architecture
         self.batch_size = batch_size
         self.tile, self.overlap, self.tile_pixels = tile, overlap, tile_pixels
+        self._warned_sigma = False
 
     @property
     def device(self) -> torch.device:
@@ -170,20 +184,28 @@ class NetworkDenoiser(Denoiser):
             return forward_padded(self.model, self.spec, t.to(self.device, torch.float32), s).float()
 
         if h * w > self.tile_pixels and not self.spec.fixed_size:
-            out = [tiled(lambda t, i=i: run(t, sigmas[i:i + 1]), x[i:i + 1].cpu(), tile=self.tile,
-                         overlap=self.overlap) for i in range(x.shape[0])]
+            out = [tiled(lambda t, i=i: run(t, None if sigmas is None else sigmas[i:i + 1]), x[i:i + 1].cpu(),
+                         tile=self.tile, overlap=self.overlap, progress=self.tile_progress)
+                   for i in range(x.shape[0])]
         else:
-            out = [run(x[i : i + self.batch_size], sigmas[i : i + self.batch_size]).cpu()
+            out = [run(x[i : i + self.batch_size], None if sigmas is None else sigmas[i : i + self.batch_size]).cpu()
                    for i in range(0, x.shape[0], self.batch_size)]
         return (out[0] if len(out) == 1 else torch.cat(out)).to(x.device)  # no copy of a huge single image
 
-    def _sigmas(self, x: torch.Tensor, sigma) -> torch.Tensor:
-        """Per-image noise std for noise-map networks: as given, or estimated from each image."""
-        if not getattr(self.model, "noise_map", False):
-            return torch.zeros(x.shape[0])
+    def _sigmas(self, x: torch.Tensor, sigma) -> torch.Tensor | None:
+        """Per-image noise std for networks that take it: as given, or estimated from each image."""
+        if not self.card.takes_sigma:
+            if sigma is not None and not self._warned_sigma:
+                self._warned_sigma = True
+                warnings.warn(f"{self.name} takes no noise level; sigma={_fmt(sigma)} is ignored (it denoises "
+                              "blindly)", UserWarning, stacklevel=4)
+            return None
         if sigma is not None:
             return torch.as_tensor(sigma, dtype=torch.float32).flatten().expand(x.shape[0]).clone()
-        from .classical import estimate_noise_sigma
-
         est = [estimate_noise_sigma(im.permute(1, 2, 0).squeeze(-1).double().cpu().numpy()) for im in x]
         return torch.tensor(est, dtype=torch.float32)
+
+
+def _fmt(sigma) -> str:
+    values = torch.as_tensor(sigma).flatten().tolist()
+    return f"{values[0]:.4g}" if len(set(values)) == 1 else f"{min(values):.4g}..{max(values):.4g}"

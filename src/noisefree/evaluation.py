@@ -4,12 +4,8 @@ The noisy images are reproducible: image i of a split gets ``numpy.random.defaul
 drawn in protocol layout (see :mod:`noisefree.noise`), so two runs — on any device, with any batch size —
 see identical noisy images.
 
-Protocols (``protocol=``):
-
-* ``"small"`` (default; MNIST/CIFAR-style): the noisy image is clipped to [0, 1] (``clip``), the output is
-  clipped to [0, 1]; PSNR and SSIM on floats with data range 1.
-* ``"standard"`` (DnCNN/FFDNet natural-image protocol): clean images must be 8-bit; the noisy image is not
-  clipped; the output is clipped and rounded to uint8; PSNR/SSIM on the 8-bit values (data range 255).
+``protocol`` (:mod:`noisefree.protocol`, default ``"small"``) says whether the noisy image is clipped and
+how the output is finished before scoring (``"standard"``: rounded to the 8-bit grid).
 
 The noisy input is scored the same way as an output (its row shows what the denoiser gained).
 """
@@ -28,8 +24,9 @@ from .data import ImageSet
 from .denoiser import Denoiser
 from .metrics import mean_std, psnr, ssim
 from .noise import Noise, eval_noisy, parse_noise
+from .protocol import Protocol, get_protocol
 
-__all__ = ["EvalResult", "evaluate_images", "finish_output", "write_results"]
+__all__ = ["EvalResult", "evaluate_images", "write_results"]
 
 
 @dataclass
@@ -45,38 +42,34 @@ class EvalResult:
                 f"SSIM {s['ssim_mean']:.4f} ± {s['ssim_std']:.4f} (noisy {s['noisy_ssim_mean']:.4f})")
 
 
-def finish_output(x: torch.Tensor, protocol: str) -> torch.Tensor:
-    """Clip to [0, 1]; under the standard protocol also round to the 8-bit grid."""
-    x = x.clamp(0.0, 1.0)
-    return torch.round(x * 255.0) / 255.0 if protocol == "standard" else x
-
-
 def evaluate_images(denoiser: Denoiser, data: ImageSet, noise: Noise | str, *, clip: bool = True,
-                    seed: int = 0, protocol: str = "small", sigma: float | None = None,
+                    seed: int = 0, protocol: str | Protocol = "small", sigma: float | None = None,
                     batch_size: int = 64, keep_samples: int = 8, progress=None) -> EvalResult:
     """Score ``denoiser`` on every image of ``data`` corrupted by ``noise`` (see the module docstring).
 
-    ``sigma`` is passed to the denoiser (classical methods use it; None lets them estimate it).
+    ``sigma`` is passed to denoisers that take one (``takes_sigma``: classical methods, noise-map networks);
+    None lets them estimate it.
+    ``progress(done, total)`` is called after each batch of images.
     """
-    noise = parse_noise(noise)
-    if protocol not in ("small", "standard"):
-        raise ValueError(f"unknown protocol {protocol!r}; use 'small' or 'standard'")
-    if protocol == "standard":
-        if data.max_value != 255.0:
-            raise ValueError(f"{data.name}: the standard protocol needs 8-bit clean images")
-        clip = False
+    noise, protocol = parse_noise(noise), get_protocol(protocol)
+    if protocol.needs_8bit and data.max_value != 255.0:
+        raise ValueError(f"{data.name}: the {protocol.name} protocol needs 8-bit clean images")
+    clip = protocol.clip(clip)
+    sigma = sigma if getattr(denoiser, "takes_sigma", True) else None
     rows, samples = [], {"clean": [], "noisy": [], "denoised": []}
+    if progress is not None:
+        progress(0, len(data))
     seconds = 0.0
     for idx in data.chunks(batch_size):
         clean64 = data.take(idx, torch.float64).cpu()
         seeds = [seed + int(data.index[i]) for i in idx]
-        noisy64 = eval_noisy(clean64, noise, seeds, clip=clip)
+        noisy64, _ = eval_noisy(clean64, noise, seeds, clip=clip)
         t0 = time.perf_counter()
         out = denoiser(noisy64.float(), sigma=sigma)
         seconds += time.perf_counter() - t0
         clean = clean64.float()
-        out = finish_output(out.float().cpu(), protocol)
-        noisy_scored = finish_output(noisy64.float(), protocol)
+        out = protocol.finish(out.float().cpu())
+        noisy_scored = protocol.finish(noisy64.float())
         p, s = psnr(out, clean).tolist(), ssim(out, clean).tolist()
         pn, sn = psnr(noisy_scored, clean).tolist(), ssim(noisy_scored, clean).tolist()
         for k, i in enumerate(idx):
@@ -86,10 +79,10 @@ def evaluate_images(denoiser: Denoiser, data: ImageSet, noise: Noise | str, *, c
             for key, t in (("clean", clean), ("noisy", noisy_scored), ("denoised", out)):
                 samples[key].append(t[k].permute(1, 2, 0).squeeze(-1).numpy())
         if progress is not None:
-            progress(len(idx))
+            progress(len(rows), len(data))
     megapixels = sum(h * w for h, w in data.sizes) / 1e6
     summary = {"method": getattr(denoiser, "name", type(denoiser).__name__), "dataset": data.name,
-               "images": len(rows), "noise": noise.spec, "clip_noisy": clip, "protocol": protocol,
+               "images": len(rows), "noise": noise.spec, "clip_noisy": clip, "protocol": protocol.name,
                "seed": seed, "seconds": seconds, "seconds_per_megapixel": seconds / max(megapixels, 1e-12)}
     for key in ("psnr", "ssim", "noisy_psnr", "noisy_ssim"):
         summary[f"{key}_mean"], summary[f"{key}_std"] = mean_std(r[key] for r in rows)

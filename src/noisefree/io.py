@@ -1,4 +1,6 @@
-"""Image files in and out: 8- and 16-bit PNG and TIFF, JPEG, BMP, float TIFF; gray, RGB, RGBA.
+"""Image files in and out: 8- and 16-bit PNG and TIFF, JPEG, BMP, float TIFF; gray, RGB, RGBA; GIF and WebP
+are read too. Files are decoded by their content, not their name (a JPEG named ``.png`` is read, with a
+warning). One image per file: multi-page TIFF stacks and animated GIFs are refused with a message.
 
 :func:`read_image` returns a float32 array on the [0, 1] scale (H x W for gray, H x W x 3 for color) and an
 :class:`ImageInfo` that remembers what the file was (bit depth, alpha channel, format), so
@@ -8,14 +10,22 @@ Alpha is split off and passed through untouched; float TIFF values are kept as t
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["IMAGE_SUFFIXES", "ImageInfo", "ImageReadError", "find_images", "read_image", "write_image"]
+__all__ = ["IMAGE_SUFFIXES", "WRITE_SUFFIXES", "ImageInfo", "ImageReadError", "find_images", "image_kind",
+           "read_image", "write_image"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")  # read (and searched for)
+WRITE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # written
+_KIND_OF_SUFFIX = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".bmp": "bmp", ".tif": "tiff", ".tiff": "tiff",
+                   ".gif": "gif", ".webp": "webp"}
+SUFFIX_OF_KIND = {"png": ".png", "jpeg": ".jpg", "bmp": ".bmp", "tiff": ".tif", "gif": ".gif", "webp": ".webp"}
+_SUPPORTED = ("one 2-D image per file: PNG, JPEG, TIFF, BMP, GIF or WebP; gray, RGB, with or without alpha; "
+              "8- or 16-bit, or float TIFF")
 
 
 class ImageReadError(ValueError):
@@ -50,31 +60,63 @@ def find_images(paths, *, recursive: bool = True) -> list[Path]:
     return found
 
 
+def image_kind(path) -> str | None:
+    """The image format a file holds, from its first bytes: png, jpeg, tiff, bmp, gif, webp; None otherwise."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head.startswith(b"BM"):
+        return "bmp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
 def read_image(path) -> tuple[np.ndarray, ImageInfo]:
     """Read an image file as float32 on the [0, 1] scale: (H, W) gray or (H, W, 3) color."""
     path = Path(path)
+    if path.is_dir():
+        raise ImageReadError(f"{path}: a folder, not an image file")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    suffix = path.suffix.lower()
+    kind = image_kind(path)
+    if kind is None:
+        raise ImageReadError(f"{path}: not an image file noisefree can read ({_SUPPORTED})")
+    named = _KIND_OF_SUFFIX.get(path.suffix.lower())
+    if named is not None and named != kind:
+        warnings.warn(f"{path}: holds {kind.upper()} data although its name ends in {path.suffix}; read as "
+                      f"{kind.upper()}", UserWarning, stacklevel=2)
     try:
-        if suffix in (".tif", ".tiff"):
+        if kind == "tiff":
             arr = _read_tiff(path)
-        elif suffix == ".png" and _png_bit_depth(path) == 16:
+        elif kind == "png" and _png_bit_depth(path) == 16:
             arr = _read_png16(path)
         else:
             arr = _read_pillow(path)
     except ImageReadError:
         raise
     except Exception as exc:  # Pillow/tifffile raise many kinds; name the file either way
-        raise ImageReadError(f"{path}: cannot read it as an image ({type(exc).__name__}: {exc})") from exc
-    return _split(arr, path)
+        raise ImageReadError(f"{path}: cannot read it as {kind.upper()} ({type(exc).__name__}: {exc})") from exc
+    image, info = _split(arr, path)
+    info.format = SUFFIX_OF_KIND[kind]
+    return image, info
 
 
 def _split(arr: np.ndarray, path: Path) -> tuple[np.ndarray, ImageInfo]:
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (2, 3, 4)):
-        raise ImageReadError(f"{path}: unsupported image shape {arr.shape}; expected H x W, H x W x 3 or 4")
+        what = (f"{arr.shape[0]} planes of {arr.shape[1]}x{arr.shape[2]} (a stack?)" if arr.ndim == 3 else
+                f"an array of shape {arr.shape}")
+        raise ImageReadError(f"{path}: holds {what}; noisefree reads {_SUPPORTED}. Stacks (3-D, time series) "
+                             "are not supported yet: save each plane as its own file")
     if arr.dtype == np.uint8:
         dtype, scale = "uint8", 255.0
     elif arr.dtype == np.uint16:
@@ -97,21 +139,28 @@ def _read_pillow(path: Path) -> np.ndarray:
     from PIL import Image, ImageOps
 
     with Image.open(path) as im:
+        frames = getattr(im, "n_frames", 1)
+        if frames > 1:
+            raise ImageReadError(f"{path}: an animated/multi-frame {im.format} of {frames} frames; noisefree reads "
+                                 f"{_SUPPORTED}. Save the frames as separate files")
         im = ImageOps.exif_transpose(im)
         if im.mode in ("I;16", "I;16B", "I;16L"):
             return np.asarray(im, dtype=np.uint16)
         if im.mode in ("I", "F"):
             return np.asarray(im, dtype=np.float32) / (65535.0 if im.mode == "I" else 1.0)
         if im.mode not in ("L", "LA", "RGB", "RGBA"):
-            im = im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
+            alpha = "A" in im.getbands() or "transparency" in im.info
+            arr = np.asarray(im.convert("RGBA" if alpha else "RGB"))
+            gray = np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2])
+            return np.dstack([arr[..., :1], arr[..., 3:]]) if gray else arr  # a gray palette stays gray
         return np.asarray(im)
 
 
 def _png_bit_depth(path: Path) -> int:
     with open(path, "rb") as f:
         head = f.read(26)
-    if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ImageReadError(f"{path}: not a PNG file (bad signature)")
+    if len(head) < 26:
+        raise ImageReadError(f"{path}: a PNG file cut short (no image header)")
     return head[24]
 
 
@@ -126,7 +175,12 @@ def _read_png16(path: Path) -> np.ndarray:
 def _read_tiff(path: Path) -> np.ndarray:
     import tifffile
 
-    arr = tifffile.imread(path)
+    with tifffile.TiffFile(path) as tif:
+        pages = len(tif.pages)
+        if pages > 1:
+            raise ImageReadError(f"{path}: a multi-page TIFF of {pages} pages (a stack); noisefree reads "
+                                 f"{_SUPPORTED}. Stacks are not supported yet: save each page as its own file")
+        arr = tif.asarray()
     if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[-1] not in (1, 3, 4):  # planar C x H x W
         arr = np.moveaxis(arr, 0, -1)
     if arr.dtype.kind == "f":
@@ -143,8 +197,9 @@ def write_image(path, image: np.ndarray, info: ImageInfo | None = None, *, dtype
     path = Path(path)
     dtype = dtype or (info.dtype if info else "uint8")
     suffix = path.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:
-        raise ValueError(f"{path}: unknown image format {suffix!r}; use one of {', '.join(IMAGE_SUFFIXES)}")
+    if suffix not in WRITE_SUFFIXES:
+        raise ValueError(f"{path}: cannot write {suffix or 'a file without extension'}; name it with one of "
+                         f"{', '.join(WRITE_SUFFIXES)}")
     if dtype == "float32" and suffix not in (".tif", ".tiff"):
         raise ValueError(f"{path}: float output needs a .tif/.tiff file name")
     if dtype == "uint16" and suffix in (".jpg", ".jpeg", ".bmp"):
@@ -179,5 +234,6 @@ def write_image(path, image: np.ndarray, info: ImageInfo | None = None, *, dtype
     else:
         from PIL import Image
 
-        Image.fromarray(out).save(path, **({"quality": 95} if suffix in (".jpg", ".jpeg") else {}))
+        options = {".jpg": {"quality": 95}, ".jpeg": {"quality": 95}, ".webp": {"lossless": True}}.get(suffix, {})
+        Image.fromarray(out).save(path, **options)
     return path

@@ -1,6 +1,7 @@
 """Named presets: the five reference designs (../shared/reference/000-004) and the demo.
 
-Each preset is a set of :class:`~noisefree.config.RunConfig` fields plus what the reference reported.
+Each preset is a set of :class:`~noisefree.config.RunConfig` fields plus what the reference reported;
+``RunConfig.resolve(preset=NAME, overrides=...)`` turns it into a configuration.
 Where a reference does not state a setting (most do not state the noise level), the value here is
 noisefree's choice and ``notes`` says so.
 """
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .config import ConfigError, RunConfig
-
-__all__ = ["PRESETS", "Preset", "preset_config"]
+__all__ = ["PRESETS", "Preset"]
 
 
 @dataclass(frozen=True)
@@ -61,12 +60,3 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            {**_ADAM, "dataset": "fashion-mnist", "model": "strided-ae", "noise": "gaussian:0.2", "epochs": 10},
            notes="004 gives the layers only; sigma, epochs and optimiser settings are ours."),
 ]}
-
-
-def preset_config(name: str, **overrides) -> RunConfig:
-    """The preset's configuration with ``overrides`` (None values are ignored) applied on top."""
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; known: {', '.join(PRESETS)} (see `noisefree presets`)")
-    data = {**PRESETS[name].fields, "preset": name, "name": name}
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    return RunConfig.validated(data, source=f"preset {name}")

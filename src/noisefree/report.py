@@ -3,27 +3,31 @@
 * ``loss_curves.png`` — training and validation loss per epoch, and validation PSNR;
 * ``samples.png`` — a grid of clean / noisy / denoised images with each image's PSNR;
 * ``histograms.png`` — PSNR and SSIM across test images, noisy input against denoised output;
-* ``report.md`` — the metrics table, the configuration, and the figures.
+* ``report.md`` — the metrics table, the configuration, and the figures;
+* for benchmarks: ``psnr_vs_sigma.png``, ``quality_vs_time.png`` and ``crops.png``.
+
+Figures are :class:`matplotlib.figure.Figure` objects drawn straight to files: importing noisefree never
+touches matplotlib's global backend or state.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .devices import machine_description
+from .evaluation import EvalResult
 
-from .evaluation import EvalResult  # noqa: E402
-
-__all__ = ["plot_histograms", "plot_history", "plot_samples", "write_report"]
+__all__ = ["plot_benchmark", "plot_crops", "plot_histograms", "plot_history", "plot_samples", "write_report"]
 
 
 def plot_history(history: list[dict], path) -> Path:
     epochs = [h["epoch"] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = Figure(figsize=(10, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
     ax1.plot(epochs, [h["train_loss"] for h in history], "o-", label="training")
     ax1.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation")
     ax1.set(xlabel="epoch", ylabel="loss", title="Loss", yscale="log")
@@ -32,6 +36,7 @@ def plot_history(history: list[dict], path) -> Path:
     ax2.set(xlabel="epoch", ylabel="PSNR (dB)", title="Validation PSNR")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)  # whole epochs
     return _save(fig, path)
 
 
@@ -44,7 +49,8 @@ def _show(ax, img):
 
 def plot_samples(samples: dict, rows: list[dict], path) -> Path:
     n = len(samples["clean"])
-    fig, axes = plt.subplots(3, n, figsize=(1.6 * n + 0.8, 5.2), squeeze=False)
+    fig = Figure(figsize=(1.6 * n + 0.8, 5.2))
+    axes = fig.subplots(3, n, squeeze=False)
     for j in range(n):
         r = rows[j]
         for i, (key, label) in enumerate((("clean", "original"), ("noisy", "noisy"), ("denoised", "denoised"))):
@@ -59,7 +65,8 @@ def plot_samples(samples: dict, rows: list[dict], path) -> Path:
 
 
 def plot_histograms(rows: list[dict], path) -> Path:
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = Figure(figsize=(10, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
     for ax, key, unit in ((ax1, "psnr", "PSNR (dB)"), (ax2, "ssim", "SSIM")):
         noisy = [r[f"noisy_{key}"] for r in rows if np.isfinite(r[f"noisy_{key}"])]
         out = [r[key] for r in rows if np.isfinite(r[key])]
@@ -71,12 +78,63 @@ def plot_histograms(rows: list[dict], path) -> Path:
     return _save(fig, path)
 
 
-def _save(fig, path) -> Path:
+def plot_benchmark(cells, out_dir: Path, protocol) -> None:
+    """``psnr_vs_sigma.png`` and ``quality_vs_time.png`` of a benchmark's cells."""
+    methods = list(dict.fromkeys(c.method for c in cells))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    for m in methods:
+        pts = sorted((c.sigma, c.summary["psnr_mean"]) for c in cells if c.method == m)
+        ax.plot(*zip(*pts), "o-", label=m)
+    ax.set(xlabel=f"noise {protocol.sigma_label}", ylabel="PSNR (dB)", title="PSNR against noise level")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, Path(out_dir) / "psnr_vs_sigma.png")
+
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    for m in methods:
+        mc = [c for c in cells if c.method == m]
+        t = max(np.mean([c.summary["seconds_per_megapixel"] for c in mc]), 1e-4)
+        q = np.mean([c.summary["psnr_mean"] for c in mc])
+        ax.scatter(t, q, s=40)
+        ax.annotate(m, (t, q), fontsize=8, xytext=(4, 4), textcoords="offset points")
+    ax.set(xscale="log", xlabel=f"seconds per megapixel ({machine_description()})", ylabel="mean PSNR over σ (dB)",
+           title="Quality against time")
+    ax.grid(alpha=0.3)
+    _save(fig, Path(out_dir) / "quality_vs_time.png")
+
+
+def plot_crops(denoisers: dict, data, protocol, sigma: float, *, index: int, seed: int, path,
+               given_sigma: float | None) -> Path:
+    """Zoomed crops of image ``index`` at level ``sigma``: clean, noisy, then each method's output."""
+    from .noise import eval_noisy
+
+    clean = data.take([index], torch.float64).cpu()
+    noisy, _ = eval_noisy(clean, protocol.noise(sigma), [seed + int(data.index[index])], clip=protocol.clip(True))
+    noisy = noisy.float()
+    h, w = clean.shape[-2:]
+    ch, cw = max(h // 3, 16), max(w // 3, 16)
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    panels = [("clean", clean.float()), ("noisy", noisy)]
+    panels += [(name, den(noisy, sigma=given_sigma if getattr(den, "takes_sigma", True) else None).float().cpu())
+               for name, den in denoisers.items() if name != "noisy"]
+    fig = Figure(figsize=(2.2 * len(panels), 2.6))
+    axes = fig.subplots(1, len(panels), squeeze=False)
+    for ax, (name, t) in zip(axes[0], panels):
+        crop = protocol.finish(t)[0, :, y0:y0 + ch, x0:x0 + cw].permute(1, 2, 0).squeeze(-1).numpy()
+        _show(ax, crop)
+        ax.set_title(name, fontsize=8)
+        ax.set_axis_off()
+    fig.suptitle(f"{Path(data.files[index]).name if data.files else f'image {index}'}, σ {sigma:g}", fontsize=9)
+    return _save(fig, path)
+
+
+def _save(fig: Figure, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 

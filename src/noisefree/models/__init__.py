@@ -1,4 +1,8 @@
-"""Denoising networks, found by name. Every architecture is registered here, explicitly."""
+"""Denoising networks, found by name. Every architecture is registered here, explicitly.
+
+Every network is called as ``model(x, sigma=None)`` on (N, C, H, W) images in [0, 1]; networks built with a
+noise-level map (``noise_map=True``) need ``sigma`` (float or (N,) tensor), the others ignore it.
+"""
 
 from .autoencoders import Conv4AE, DenseAE, PoolAE, SkipAE, StridedAE
 from .dncnn import DnCNN

@@ -1,5 +1,7 @@
 """The five reference denoising autoencoders (../shared/reference/000-004), written out layer by layer.
 
+Like every noisefree network they are called as ``model(x, sigma=None)``; they take no noise level and ignore it.
+
 All take images on the [0, 1] scale and end in a sigmoid, as the references do.
 """
 
@@ -31,7 +33,7 @@ class SkipAE(nn.Module):
                 layers += [nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
             self.up.append(nn.Sequential(*layers))
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):  # no noise-level input: sigma is ignored
         skips = []
         h = x
         for block in self.down:
@@ -63,7 +65,7 @@ class Conv4AE(nn.Module):
             nn.ConvTranspose2d(w // 2, channels, 3, stride=2, padding=1, output_padding=1),
         )
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):  # no noise-level input: sigma is ignored
         return torch.sigmoid(self.decoder(self.encoder(x)))
 
 
@@ -83,7 +85,7 @@ class DenseAE(nn.Module):
         self.conv6 = nn.ConvTranspose2d(16, channels, 3, stride=2, padding=3, output_padding=1)
         self.act = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):  # no noise-level input: sigma is ignored
         h = self.act(self.conv3(self.act(self.conv2(self.act(self.conv1(x))))))
         h = self.l2(self.l1(h.flatten(1))).view(-1, 64, 4, 4)
         h = self.act(self.conv5(self.act(self.conv4(h))))
@@ -106,7 +108,7 @@ class PoolAE(nn.Module):
             nn.Conv2d(a, channels, 3, padding=1),
         )
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):  # no noise-level input: sigma is ignored
         return torch.sigmoid(self.decoder(self.encoder(x)))
 
 
@@ -126,5 +128,5 @@ class StridedAE(nn.Module):
             nn.ConvTranspose2d(32, channels, 3, stride=2, padding=1, output_padding=1),
         )
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):  # no noise-level input: sigma is ignored
         return torch.sigmoid(self.decoder(self.encoder(x)))

@@ -1,12 +1,7 @@
 """Noise models: small objects that corrupt clean images on the [0, 1] scale.
 
 A noise model is called as ``noise(clean, rng)`` on a float tensor of shape (N, C, H, W) and returns the
-noisy tensor. ``rng`` is where the randomness comes from:
-
-* :class:`TorchRandom` draws on the tensor's own device (fast; used for training batches);
-* :class:`NumpyRandom` draws from ``numpy.random.default_rng(seed)`` in the layout the benchmark protocols
-  use (H x W for gray, H x W x 3 for color), so an evaluation image's noise is bit-for-bit reproducible
-  and independent of batch size and device.
+noisy tensor; ``rng`` is where the randomness comes from (:mod:`noisefree.noise.random`).
 
 Noise specs are strings, composable with ``+``::
 
@@ -29,72 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = [
-    "Compose",
-    "Gaussian",
-    "Masking",
-    "Noise",
-    "NumpyRandom",
-    "Poisson",
-    "SaltPepper",
-    "Speckle",
-    "TorchRandom",
-    "corrupt",
-    "parse_noise",
-]
+from .random import NumpyRandom
 
-
-class TorchRandom:
-    """Randomness from a :class:`torch.Generator`, drawn on the generator's device."""
-
-    def __init__(self, generator: torch.Generator):
-        self.generator = generator
-
-    def normal(self, like: torch.Tensor, shape=None) -> torch.Tensor:
-        return torch.randn(shape or like.shape, generator=self.generator, device=like.device, dtype=like.dtype)
-
-    def uniform(self, like: torch.Tensor, shape=None) -> torch.Tensor:
-        return torch.rand(shape or like.shape, generator=self.generator, device=like.device, dtype=like.dtype)
-
-    def poisson(self, rates: torch.Tensor) -> torch.Tensor:
-        return torch.poisson(rates, generator=self.generator)
-
-
-class NumpyRandom:
-    """Randomness from ``numpy.random.Generator`` in protocol layout (per image: H x W or H x W x C).
-
-    Per-pixel draws for a (N, C, H, W) tensor are made image by image as an array of shape (H, W) for one
-    channel or (H, W, C) otherwise, then moved to (C, H, W); draws of shape (N, 1, 1, 1) (one number per
-    image) are made as ``rng.random(N)``. This is what makes our evaluation noise equal the published
-    protocol's: ``default_rng(i).standard_normal((H, W))`` for the i-th gray image.
-    """
-
-    def __init__(self, rng: np.random.Generator):
-        self.rng = rng
-
-    def _draw(self, fn, like: torch.Tensor, shape) -> torch.Tensor:
-        shape = tuple(shape or like.shape)
-        n, c, h, w = shape
-        if (h, w) == (1, 1):
-            arr = fn((n, c, 1, 1))
-        else:
-            per = [fn((h, w))[None] if c == 1 else np.moveaxis(fn((h, w, c)), -1, 0) for _ in range(n)]
-            arr = np.stack(per)
-        return torch.from_numpy(np.ascontiguousarray(arr)).to(device=like.device, dtype=like.dtype)
-
-    def normal(self, like: torch.Tensor, shape=None) -> torch.Tensor:
-        return self._draw(self.rng.standard_normal, like, shape)
-
-    def uniform(self, like: torch.Tensor, shape=None) -> torch.Tensor:
-        return self._draw(self.rng.random, like, shape)
-
-    def poisson(self, rates: torch.Tensor) -> torch.Tensor:
-        values = rates.detach().cpu().double().numpy()
-        if rates.shape[1] == 1:
-            out = np.stack([self.rng.poisson(v[0])[None] for v in values])
-        else:
-            out = np.stack([np.moveaxis(self.rng.poisson(np.moveaxis(v, 0, -1)), -1, 0) for v in values])
-        return torch.from_numpy(out).to(device=rates.device, dtype=rates.dtype)
+__all__ = ["Compose", "Gaussian", "Masking", "Noise", "Poisson", "SaltPepper", "Speckle", "corrupt", "eval_noisy",
+           "parse_noise"]
 
 
 class Noise:
@@ -133,7 +66,7 @@ class Gaussian(Noise):
 
     def __post_init__(self):
         hi = self.sigma_max if self.sigma_max is not None else self.sigma_min
-        if self.sigma_min < 0 or hi < self.sigma_min:
+        if not (0 <= self.sigma_min <= hi < float("inf")):
             raise ValueError(f"gaussian: need 0 <= sigma_min <= sigma_max, got {self.sigma_min}, {hi}")
 
     @property
@@ -202,8 +135,8 @@ class Poisson(Noise):
     peak: float
 
     def __post_init__(self):
-        if not self.peak > 0:
-            raise ValueError(f"poisson: peak must be > 0, got {self.peak}")
+        if not 0 < self.peak < float("inf"):
+            raise ValueError(f"poisson: peak must be a positive number, got {self.peak}")
 
     @property
     def spec(self):
@@ -218,6 +151,10 @@ class Speckle(Noise):
     """Multiplicative Gaussian noise: ``x + x * n * sigma`` (as ``skimage.util.random_noise('speckle')``)."""
 
     strength: float
+
+    def __post_init__(self):
+        if not 0 <= self.strength < float("inf"):
+            raise ValueError(f"speckle: strength must be a number >= 0, got {self.strength}")
 
     @property
     def spec(self):
@@ -242,14 +179,20 @@ class Compose(Noise):
         sigmas = [p.sigma for p in self.parts if p.sigma is not None]
         return max(sigmas) if sigmas else None
 
-    def __call__(self, x, rng):
+    def apply(self, x, rng):
+        """Each part in turn; the std is the Gaussian part's (the first part that has one)."""
+        sigma = None
         for part in self.parts:
-            x = part(x, rng)
-        return x
+            x, s = part.apply(x, rng)
+            sigma = s if sigma is None else sigma
+        return x, sigma
+
+    def __call__(self, x, rng):
+        return self.apply(x, rng)[0]
 
 
 def _check_fraction(name: str, value: float) -> None:
-    if not 0 <= value <= 1:
+    if not 0 <= value <= 1:  # NaN fails too
         raise ValueError(f"{name}: amount must be a fraction in [0, 1], got {value}")
 
 
@@ -288,28 +231,20 @@ def _parse_one(part: str) -> Noise:
     return {"saltpepper": SaltPepper, "masking": Masking, "poisson": Poisson, "speckle": Speckle}[kind](value)
 
 
-def corrupt(clean: torch.Tensor, noise: Noise, rng, *, clip: bool, with_sigma: bool = False):
-    """Apply ``noise`` to a (N, C, H, W) batch; clip to [0, 1] when ``clip``. With ``with_sigma``, return
-    ``(noisy, sigma)``: the per-image std of Gaussian noise, or None (see :meth:`Noise.apply`)."""
+def corrupt(clean: torch.Tensor, noise: Noise, rng, *, clip: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Apply ``noise`` to a (N, C, H, W) batch, clipped to [0, 1] when ``clip``. Returns ``(noisy, sigma)``:
+    ``sigma`` is each image's Gaussian std, shape (N,), or None for noise without one (see :meth:`Noise.apply`)."""
     noisy, sigma = noise.apply(clean, rng)
-    noisy = noisy.clamp_(0.0, 1.0) if clip else noisy
-    return (noisy, sigma) if with_sigma else noisy
+    return (noisy.clamp_(0.0, 1.0) if clip else noisy), sigma
 
 
-def eval_noisy(clean: torch.Tensor, noise: Noise, seeds, *, clip: bool) -> torch.Tensor:
-    """Reproducible noisy copies of ``clean`` (N, C, H, W): image k uses ``default_rng(seeds[k])``.
-
-    Computed in float64 on the CPU, so the result equals the protocol's numpy computation bit for bit,
-    then returned as float64 (callers cast).
-    """
-    return eval_noisy_with_sigma(clean, noise, seeds, clip=clip)[0]
-
-
-def eval_noisy_with_sigma(clean: torch.Tensor, noise: Noise, seeds, *, clip: bool):
-    """:func:`eval_noisy` and, for Gaussian noise, the std each image got (else None)."""
+def eval_noisy(clean: torch.Tensor, noise: Noise, seeds, *, clip: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Reproducible noisy copies of ``clean`` (N, C, H, W) and their stds, as :func:`corrupt` returns them:
+    image k uses ``numpy.random.default_rng(seeds[k])``. Computed in float64 on the CPU, so the result equals
+    the protocol's numpy computation bit for bit (callers cast)."""
     clean64 = clean.detach().cpu().double()
-    pairs = [corrupt(clean64[k : k + 1], noise, NumpyRandom(np.random.default_rng(int(s))), clip=clip,
-                     with_sigma=True) for k, s in enumerate(seeds)]
+    pairs = [corrupt(clean64[k : k + 1], noise, NumpyRandom(np.random.default_rng(int(s))), clip=clip)
+             for k, s in enumerate(seeds)]
     if not pairs:
         return clean64.clone(), None
     noisy, sigmas = zip(*pairs)

@@ -1,0 +1,85 @@
+"""The model card: what a trained network is, what it was trained on, and what it measured.
+
+One validated object (pydantic), saved as ``NAME.json`` beside ``NAME.safetensors`` and inside the
+safetensors metadata. The card alone rebuilds the network (``architecture``, ``arguments``, ``channels``)
+and tells every caller how to use it (``takes_sigma``, ``noise``, ``clip``, ``dataset``). Unknown fields
+are errors, so a damaged or foreign card is refused by name instead of half-read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = ["CARD_FORMAT", "CardError", "ModelCard"]
+
+CARD_FORMAT = "noisefree-model/1"
+
+
+class CardError(ValueError):
+    """A model card that does not validate; the message names the file and the field."""
+
+
+class ModelCard(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    format: str = Field(CARD_FORMAT, description="card format and version")
+    name: str = Field("", description="the model's name (a run name or a shipped name; default: the architecture)")
+    architecture: str = Field(description="registered architecture (see `noisefree models`)")
+    arguments: dict = Field(default_factory=dict, description="the architecture's arguments")
+    channels: int = Field(ge=1, description="image channels the network takes: 1 gray, 3 RGB")
+    takes_sigma: bool = Field(False, description="the network takes the noise std as an input (noise-level map)")
+    noise: str | None = Field(None, description="noise spec it was trained for")
+    clip: bool = Field(True, description="whether its training noisy images were clipped to [0, 1]")
+    dataset: str | None = Field(None, description="dataset it was trained on")
+    ema: float | None = Field(None, description="decay of the weight average it keeps, if any")
+    image_size: tuple[int, int] | None = Field(None, description="the only input size, for fixed-size designs")
+    normalization: str = "[0, 1] float"
+    noisefree_version: str = ""
+    epoch: int | None = Field(None, description="epochs trained when this checkpoint was written")
+    metrics: dict = Field(default_factory=dict, description="validation and test results")
+    description: str = ""
+    training: dict | None = Field(None, description="recipe (config), time and hardware")
+    benchmarks: dict | None = Field(None, description="measured quality, with the commands that measured it")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_cards(cls, data):
+        """Cards written before ``takes_sigma`` existed: the noise-map argument says it."""
+        if isinstance(data, dict) and "takes_sigma" not in data:
+            data = {**data, "takes_sigma": bool((data.get("arguments") or {}).get("noise_map", False))}
+        return data
+
+    @model_validator(mode="after")
+    def _known_format(self):
+        if self.format != CARD_FORMAT:
+            raise ValueError(f"unknown card format {self.format!r}; this noisefree reads {CARD_FORMAT}")
+        return self
+
+    @classmethod
+    def of(cls, card: ModelCard | dict) -> ModelCard:
+        """``card`` itself, or a dict validated into a card (for callers that build one by hand)."""
+        return card if isinstance(card, ModelCard) else cls.parse(card)
+
+    @classmethod
+    def parse(cls, data: dict | str, *, source: str = "model card") -> ModelCard:
+        """A card from a dict or JSON text; :class:`CardError` names ``source`` and every bad field."""
+        try:
+            if isinstance(data, str):
+                data = json.loads(data)
+            return cls.model_validate(data)
+        except json.JSONDecodeError as exc:
+            raise CardError(f"{source}: not a JSON model card ({exc.msg})") from None
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'card'}: {e['msg']}" for e in exc.errors())
+            raise CardError(f"{source}: not a valid noisefree model card: {problems}") from None
+
+    @classmethod
+    def read(cls, path) -> ModelCard:
+        path = Path(path)
+        return cls.parse(path.read_text(), source=str(path))
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", exclude_none=False), indent=2) + "\n"

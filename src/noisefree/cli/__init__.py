@@ -1,0 +1,31 @@
+"""The ``noisefree`` command line: one module per command, registered here explicitly.
+
+    noisefree train      (train.py)       noisefree evaluate   (evaluate.py)
+    noisefree denoise    (denoise.py)     noisefree benchmark  (benchmark.py)
+    noisefree models / presets (listing.py)
+"""
+
+from __future__ import annotations
+
+import typer
+
+from .benchmark import benchmark
+from .denoise import denoise
+from .evaluate import evaluate
+from .listing import models, presets
+from .train import train
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Train, evaluate, compare and apply image denoisers.")
+app.command()(train)
+app.command()(evaluate)
+app.command()(denoise)
+app.command()(benchmark)
+app.command("models")(models)
+app.command("presets")(presets)
+
+__all__ = ["app", "main"]
+
+
+def main():  # pragma: no cover
+    app()

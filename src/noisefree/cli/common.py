@@ -1,0 +1,96 @@
+"""What every command shares: the consoles, known errors as one red line, and option parsing helpers."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def friendly(fn):
+    """Known errors become one red line naming the problem (exit 1), not a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from pydantic import ValidationError
+
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:  # click's Exit is a RuntimeError: let it through untouched
+            raise
+        except (ValueError, KeyError, RuntimeError, OSError, ImportError, ValidationError) as exc:
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in msg:
+                msg = f"{exc.filename}: {exc.strerror or msg}"
+            err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def floats(text: str | None, option: str = "--sigma") -> list[float]:
+    """``"15,25,50"`` -> [15.0, 25.0, 50.0]; a clear error for anything else."""
+    if not text:
+        return []
+    try:
+        values = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ValueError(f"{option} {text!r}: expected numbers separated by commas, e.g. 15,25,50") from None
+    if any(not 0 <= v < float("inf") for v in values):
+        raise ValueError(f"{option} {text!r}: noise levels are numbers >= 0")
+    return values
+
+
+def config_options(fn):
+    """Give a command one option per :class:`~noisefree.config.RunConfig` field (``--batch-size``,
+    ``--augment/--no-augment``, ...; help from the field's description) and pass the given ones to it as
+    ``overrides`` (a dict, None where not given). A new config field is a new option with no code here."""
+    from .. import config as config_module
+
+    fields = {name: f for name, f in config_module.RunConfig.model_fields.items() if name != "preset"}
+    generated = []
+    for name, f in fields.items():
+        flag = name.replace("_", "-")
+        kind, choices = _option_type(f.annotation)
+        help_text = (f.description or "") + (f" ({' | '.join(choices)})" if choices else "")
+        decls = [f"--{flag}/--no-{flag}"] if kind is bool else [f"--{flag}"]
+        generated.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind | None,
+                                           default=typer.Option(None, *decls, help=help_text,
+                                                                rich_help_panel="Run configuration")))
+    own = [p for p in inspect.signature(fn).parameters.values() if p.name != "overrides"]
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs):
+        overrides = {name: kwargs.pop(name) for name in fields}
+        return fn(**kwargs, overrides=overrides)
+
+    params = own + generated
+    wrapper.__signature__ = inspect.Signature(params)
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+def _option_type(annotation) -> tuple[type, list[str]]:
+    """The command-line type of a config field: bool, int, float or str (Literal choices listed; dicts as JSON)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is typing.Literal:
+        return str, [str(a) for a in typing.get_args(annotation)]
+    if args and typing.get_origin(annotation) is not typing.Literal and len(args) == 1:
+        return _option_type(args[0])
+    if annotation in (bool, int, float):
+        return annotation, []
+    return str, []
+
+
+def default_output(model: str, tag: str) -> Path:
+    """Where a command writes for ``model`` when no -o is given: inside its run folder, else evaluations/."""
+    path = Path(model)
+    base = (path if path.is_dir() else path.parent) if path.exists() else Path("evaluations") / model
+    return base / tag

@@ -1,0 +1,56 @@
+"""``noisefree denoise``: image files and folders in, denoised files out in the same size, depth and channels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .common import err, friendly, out
+
+
+@friendly
+def denoise(
+    args: list[str] = typer.Argument(..., help="[MODEL] INPUT... : an optional model (shipped name, run folder, "
+                                               "checkpoint or classical method), then image files or folders"),
+    model: str | None = typer.Option(None, "--model", "-m", help="shipped name (gray-blind, color-blind, mnist, "
+                                     "cifar10), run folder, checkpoint or classical method; default: the "
+                                     "shipped blind model for each image's channels"),
+    output: Path = typer.Option(Path("denoised"), "-o", "--output", help="folder for the denoised images"),
+    sigma: float | None = typer.Option(None, help="noise std on the [0, 1] scale for methods that take one "
+                                                   "(default: estimated per image)"),
+    dtype: str | None = typer.Option(None, help="uint8 | uint16 | float32 (default: as the input)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace existing output files"),
+    device: str | None = typer.Option(None, help="cpu | cuda | mps (default: best available)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+):
+    """Denoise image files and folders; outputs keep the input's size, bit depth and channels."""
+    from ..apply import denoise_jobs, find_jobs
+    from ..progress import Progress
+    from ..resolve import looks_like_method, resolve
+
+    if dtype not in (None, "uint8", "uint16", "float32"):
+        raise ValueError(f"--dtype {dtype!r}: use uint8, uint16 or float32")
+    if sigma is not None and not 0 <= sigma < float("inf"):
+        raise ValueError(f"--sigma {sigma}: a noise std is a number >= 0 (on the [0, 1] scale, e.g. 0.1 for 25.5 "
+                         "on the 8-bit scale)")
+    if model is None:
+        model, args = (args[0], args[1:]) if looks_like_method(args[0]) else ("auto", args)
+    if not args:
+        raise ValueError("no input images: noisefree denoise [MODEL] INPUT... [-o OUT]")
+    den = resolve(model, device=device).denoiser
+    jobs, problems = find_jobs(args, output)
+    for _, why in problems:
+        err.print(f"[red]skipped[/] {why}", highlight=False)
+    with Progress("denoising", len(jobs), quiet=quiet, out=err) as bar:
+        den.tile_progress = lambda done, total: bar.update(text=f"tiles {done}/{total}")
+
+        def on_file(path, error):
+            bar.update(advance=1, text="")
+            err.print(f"[red]skipped[/] {error}" if error else f"denoised {path}", highlight=False)
+
+        report = denoise_jobs(den, jobs, sigma=sigma, dtype=dtype, overwrite=overwrite, on_file=on_file)
+    failed = len(report.failed) + len(problems)
+    out.print(f"{len(report.written)} image(s) written to {output}; {failed} skipped")
+    if failed or not report.written:
+        raise typer.Exit(1)

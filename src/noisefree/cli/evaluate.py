@@ -1,0 +1,54 @@
+"""``noisefree evaluate``: per-image PSNR/SSIM, their summary and a report, at one or more noise levels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .common import default_output, floats, friendly, out
+
+
+@friendly
+def evaluate(
+    model: str = typer.Argument(..., help="shipped name (e.g. gray-blind), run folder, checkpoint or classical "
+                                         "method"),
+    dataset: str | None = typer.Option(None, help="default: the dataset the model was trained on"),
+    noise: str | None = typer.Option(None, help="default: the noise the model was trained for"),
+    sigma: str | None = typer.Option(None, help="Gaussian levels to evaluate, comma-separated (standard "
+                                                   "protocol: 8-bit scale, e.g. 15,25,50; else [0, 1] scale)"),
+    protocol: str = typer.Option("small", help="small (MNIST/CIFAR style) | standard (DnCNN natural images)"),
+    split: str = typer.Option("test"), subset: str | None = typer.Option(None, help="START:STOP"),
+    max_images: int | None = typer.Option(None), seed: int = typer.Option(0),
+    clip: bool | None = typer.Option(None, "--clip/--no-clip", help="clip noisy images (default: as trained)"),
+    resize: int | None = typer.Option(None), grayscale: bool = typer.Option(False, "--grayscale"),
+    data_root: str | None = typer.Option(None), download: bool = typer.Option(False, "--download"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="folder for metrics and report "
+                                                                       "(default: MODEL_RUN/eval-...)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+):
+    """Per-image PSNR/SSIM (CSV), their summary, and a report with figures."""
+    from ..api import evaluate as api_evaluate
+    from ..noise import parse_noise
+    from ..progress import Progress
+    from ..protocol import get_protocol
+    from ..resolve import resolve
+
+    method, proto = resolve(model), get_protocol(protocol)
+    card = method.card
+    dataset = dataset or (card.dataset if card else "digits")
+    levels = floats(sigma)
+    noises = [proto.noise(s).spec for s in levels] or [noise or (card.noise if card else "gaussian:0.1")]
+    clip = clip if clip is not None else (card.clip if card else True)
+    for nz, label in zip(noises, [f"sigma{s:g}" for s in levels] or [None]):
+        tag = f"eval-{dataset.split('/')[-1].replace(':', '-')}-{(label or nz).replace(':', '')}"
+        target = (output / (label or "")) if output else default_output(model, tag)
+        given = parse_noise(nz).sigma if levels else None  # a protocol's sigma is known to the method
+        with Progress(f"{method.name} {label or nz}", 1, quiet=quiet) as bar:
+            result = api_evaluate(method.denoiser, dataset=dataset, noise=nz, split=split, subset=subset, clip=clip,
+                                  seed=seed, protocol=proto, sigma=given, data_root=data_root, download=download,
+                                  resize=resize, grayscale=grayscale, max_images=max_images, out_dir=target,
+                                  progress=bar.callback)
+        out.print(str(result))
+        out.print(f"report: {target / 'report.md'}")
+

@@ -1,0 +1,57 @@
+"""Where torch runs (one rule for every command and API call), and what the machine is (named with every time)."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+__all__ = ["machine_description", "pick_device"]
+
+
+def pick_device(name: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"`` (or None): CUDA if present, else Apple's MPS, else the CPU. Any other name (``cpu``,
+    ``cuda``, ``cuda:1``, ``mps``) is checked for availability and returned as a :class:`torch.device`."""
+    if isinstance(name, torch.device):
+        return name
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device {name!r}: use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not _mps_available():
+        raise ValueError(f"device {name!r} asked for, but MPS is not available here; use --device cpu")
+    return device
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps and mps.is_available())
+
+
+def machine_description() -> str:
+    """CPU model and cores (and GPU), named with every time this project reports."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = f"{cpu}, {os.cpu_count()} cores"
+    if torch.cuda.is_available():
+        text += f", GPU {torch.cuda.get_device_name(0)}"
+    return text

@@ -1,0 +1,93 @@
+"""From a name to a method: the one place that tells shipped models, classical methods, run folders and
+checkpoint files apart. ``nf.load``, every command and the benchmark go through :func:`resolve`.
+
+    method = resolve("gray-blind")        # a shipped model      -> method.kind == "shipped"
+    method = resolve("nlm")               # a classical method   -> "classical"
+    method = resolve("runs/demo-2026...") # a run folder, or a .safetensors/.json checkpoint -> "checkpoint"
+    method = resolve("auto")              # gray-blind or color-blind by each image's channels -> "auto"
+    method.denoiser(noisy, sigma=None)    # the one call every method answers
+    method.identity                       # what defines its output (content checksums), for result caches
+
+A path on disk always wins over a name. Files of other frameworks (``.pt``/``.pth`` pickles) are refused
+by name, without running their code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .card import ModelCard
+from .checkpoint import CHECKPOINT_NAMES, find_checkpoint, load_checkpoint
+from .classical import CLASSICAL, ClassicalDenoiser
+from .denoiser import Denoiser, NetworkDenoiser
+from .devices import pick_device
+from .pretrained import AutoDenoiser, list_pretrained, load_pretrained, sha256
+
+__all__ = ["MODEL_SUFFIXES", "Method", "UnknownMethodError", "known_names", "looks_like_method", "resolve"]
+
+# files that are meant as a model when given where a model or an image may stand (`noisefree denoise A B`)
+MODEL_SUFFIXES = (".safetensors", ".json", ".pt", ".pth", ".ckpt")
+
+
+class UnknownMethodError(FileNotFoundError):
+    """Neither a file on disk nor a known method name; the message lists the names."""
+
+
+@dataclass(frozen=True)
+class Method:
+    denoiser: Denoiser
+    identity: str  # changes whenever the output could: a checkpoint's SHA-256, a classical method's rule
+    kind: str  # "shipped", "auto", "classical" or "checkpoint"
+    path: Path | None = None  # the run folder or file a checkpoint came from
+
+    @property
+    def card(self) -> ModelCard | None:
+        return getattr(self.denoiser, "card", None)
+
+    @property
+    def name(self) -> str:
+        return self.denoiser.name
+
+
+def known_names() -> list[str]:
+    """Every name :func:`resolve` understands without a path."""
+    return [*list_pretrained(), "auto", *CLASSICAL]
+
+
+def looks_like_method(arg: str) -> bool:
+    """Whether ``arg`` (the first argument of ``noisefree denoise``) names a method rather than an input."""
+    path = Path(arg)
+    if path.is_dir():
+        return any((path / name).is_file() for name in CHECKPOINT_NAMES)
+    if path.is_file():
+        return path.suffix.lower() in MODEL_SUFFIXES
+    return arg in known_names()
+
+
+def resolve(name_or_path, *, device=None) -> Method:
+    """The :class:`Method` for a shipped name, ``auto``, a classical name, a run folder or a checkpoint file."""
+    if isinstance(name_or_path, Method):
+        return name_or_path
+    if isinstance(name_or_path, Denoiser):
+        return Method(name_or_path, f"object:{id(name_or_path)}", "object")
+    name = str(name_or_path)
+    path = Path(name)
+    shipped = list_pretrained()
+    if path.exists():
+        model, card = load_checkpoint(path, device=pick_device(device))
+        den = NetworkDenoiser(model, card)
+        return Method(den, f"checkpoint:{sha256(find_checkpoint(path))}", "checkpoint", path)
+    if name in shipped:
+        return Method(load_pretrained(name, device=device), f"shipped:{name}@{shipped[name]['weights_sha256']}",
+                      "shipped")
+    if name == "auto":
+        parts = ",".join(f"{n}@{e['weights_sha256']}" for n, e in sorted(shipped.items()))
+        return Method(AutoDenoiser(device=device), f"auto:{parts}", "auto")
+    if name in CLASSICAL:
+        den = ClassicalDenoiser(name)
+        return Method(den, f"classical:{den.identity}", "classical")
+    raise UnknownMethodError(f"{name}: neither a checkpoint or run folder on disk nor a known method name "
+                             f"(shipped: {', '.join(shipped) or 'none'}; auto; classical: {', '.join(CLASSICAL)}; "
+                             "see `noisefree models`)")
+

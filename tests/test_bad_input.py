@@ -1,0 +1,149 @@
+"""Bad input, tried as a new user would: each gets a clear message that names the file or value, never a
+traceback, and nothing already done is lost."""
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from noisefree.cli import app
+from noisefree.io import ImageReadError, read_image, write_image
+
+from .conftest import smooth_image
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_preset_with_a_name_trains(tmp_path):
+    r = run("train", "--preset", "demo", "--name", "x", "--subset", "0:200", "--epochs", "1", "--eval-images", "10",
+            "--device", "cpu", "--out", tmp_path, "-q")
+    assert r.exit_code == 0, r.output
+    run_dir = next(tmp_path.iterdir())
+    assert run_dir.name.startswith("x-") and "name: x\npreset: demo" in (run_dir / "config.yaml").read_text()
+
+
+def test_resume_refuses_options_it_would_ignore(tmp_path):
+    (tmp_path / "config.yaml").write_text("epochs: 1\n")
+    r = run("train", "--resume", tmp_path, "--epochs", "5")
+    assert r.exit_code == 1 and "--epochs" in r.output and "would be ignored" in r.output
+
+
+def test_torch_pickle_as_a_model_is_named_not_a_traceback(tmp_path):
+    torch.save({"weight": torch.zeros(3)}, tmp_path / "model.pth")
+    write_image(tmp_path / "in.png", smooth_image(16, 16), dtype="uint8")
+    for args in (["denoise", tmp_path / "model.pth", tmp_path / "in.png"],
+                 ["denoise", "--model", tmp_path / "model.pth", tmp_path / "in.png"],
+                 ["evaluate", tmp_path / "model.pth"]):
+        r = run(*args, "-o", tmp_path / "o")
+        assert r.exit_code == 1, r.output
+        assert "model.pth: not a noisefree checkpoint" in r.output and "Traceback" not in r.output
+        assert len(r.output.splitlines()) <= 6
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "best.safetensors").write_bytes((tmp_path / "model.pth").read_bytes())
+    r = run("denoise", run_dir, tmp_path / "in.png", "-o", tmp_path / "o")
+    assert r.exit_code == 1 and "best.safetensors: not a noisefree checkpoint" in r.output
+
+
+def test_resume_of_a_run_stopped_before_its_first_epoch_starts_it_over(tmp_path):
+    import noisefree as nf
+
+    run_dir = nf.train(preset="demo", subset="0:200", epochs=1, eval_images=10, device="cpu", out=tmp_path, quiet=True)
+    for name in ("train_state.pt", "last.safetensors", "last.json", "best.safetensors", "best.json", "history.csv"):
+        (run_dir / name).unlink()  # as if killed during epoch 1
+    r = run("train", "--resume", run_dir)
+    assert r.exit_code == 0, r.output
+    assert "no epoch had finished" in r.output and (run_dir / "best.safetensors").is_file()
+
+
+def test_compile_on_cpu_is_refused_with_a_reason(tmp_path):
+    r = run("train", "--preset", "demo", "--compile", "--device", "cpu", "--out", tmp_path)
+    assert r.exit_code == 1 and "--compile works on CUDA only" in r.output
+
+
+def test_jpeg_named_png_is_read_with_a_warning(tmp_path):
+    Image.fromarray((smooth_image(20, 24) * 255).astype(np.uint8)).save(tmp_path / "photo.png", format="JPEG")
+    with pytest.warns(UserWarning, match="photo.png: holds JPEG data although its name ends in .png"):
+        img, info = read_image(tmp_path / "photo.png")
+    assert img.shape == (20, 24) and info.format == ".jpg"
+
+
+def test_file_without_extension_is_denoised_into_its_format(tmp_path):
+    write_image(tmp_path / "scan.png", smooth_image(20, 20), dtype="uint16")
+    (tmp_path / "scan.png").rename(tmp_path / "scan")
+    r = run("denoise", "median", tmp_path / "scan", "-o", tmp_path / "o")
+    assert r.exit_code == 0, r.output
+    out, info = read_image(tmp_path / "o" / "scan.png")
+    assert out.shape == (20, 20) and info.dtype == "uint16"
+
+
+def test_a_folder_named_like_an_image_or_empty_is_an_error(tmp_path):
+    (tmp_path / "x.png").mkdir()
+    r = run("denoise", "median", tmp_path / "x.png", "-o", tmp_path / "o")
+    assert r.exit_code == 1 and "x.png: a folder with no image files" in r.output and "0 image(s) written" in r.output
+    with pytest.raises(ImageReadError, match="x.png: a folder"):
+        read_image(tmp_path / "x.png")
+
+
+def test_stacks_and_animations_are_refused_with_what_is_supported(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "stack.tif", np.zeros((3, 16, 16), np.uint16), photometric="minisblack")  # 3 pages
+    with pytest.raises(ImageReadError, match=r"stack.tif: a multi-page TIFF of 3 pages .*not supported yet"):
+        read_image(tmp_path / "stack.tif")
+    tifffile.imwrite(tmp_path / "planes.tif", np.zeros((5, 16, 16), np.uint8), metadata=None, contiguous=True,
+                     photometric="minisblack", planarconfig="separate")
+    with pytest.raises(ImageReadError, match=r"planes.tif: .*5 (planes|pages)"):
+        read_image(tmp_path / "planes.tif")
+    frames = [Image.fromarray(np.full((8, 8), v, np.uint8)) for v in (0, 128, 255)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    with pytest.raises(ImageReadError, match="anim.gif: an animated/multi-frame GIF of 3 frames"):
+        read_image(tmp_path / "anim.gif")
+    frames[1].save(tmp_path / "still.gif")  # one frame: fine
+    assert read_image(tmp_path / "still.gif")[0].shape == (8, 8)
+
+
+def test_not_an_image_names_the_file_and_the_formats(tmp_path):
+    (tmp_path / "notes.png").write_text("hello")
+    with pytest.raises(ImageReadError, match="notes.png: not an image file noisefree can read .*PNG, JPEG, TIFF"):
+        read_image(tmp_path / "notes.png")
+    (tmp_path / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(ImageReadError, match="cut.png"):
+        read_image(tmp_path / "cut.png")
+
+
+def test_bad_sigma_and_dtype_values_are_named(tmp_path):
+    write_image(tmp_path / "in.png", smooth_image(16, 16), dtype="uint8")
+    r = run("denoise", "median", tmp_path / "in.png", "--sigma", "-1", "-o", tmp_path / "o")
+    assert r.exit_code == 1 and "--sigma -1" in r.output
+    r = run("evaluate", "median", "--sigma", "15,abc")
+    assert r.exit_code == 1 and "--sigma '15,abc'" in r.output
+    r = run("evaluate", "median", "--protocol", "huge")
+    assert r.exit_code == 1 and "unknown protocol 'huge'" in r.output
+
+
+def test_importing_noisefree_has_no_side_effects():
+    code = ("import matplotlib, sys; before = dict.__getitem__(matplotlib.rcParams, 'backend'); "
+            "import noisefree, noisefree.report, noisefree.benchmark, noisefree.cli; "
+            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
+            "assert dict.__getitem__(matplotlib.rcParams, 'backend') == before, 'backend switched'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_warnings_stay_warnings_not_errors(tmp_path):
+    """A misnamed file is still denoised from the command line (the warning is shown, the file written)."""
+    Image.fromarray((smooth_image(20, 24) * 255).astype(np.uint8)).save(tmp_path / "photo.png", format="JPEG")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        r = run("denoise", "median", tmp_path / "photo.png", "-o", tmp_path / "o")
+    assert r.exit_code == 0, r.output
+    assert read_image(tmp_path / "o" / "photo.png")[0].shape == (20, 24)
