@@ -26,6 +26,7 @@ import numpy as np
 import noisefree as nf
 from common import ROOT, cifar10_folders, hardware, replace_block
 from noisefree.pretrained import list_pretrained, pretrained_files
+from noisefree.protocol import get_protocol
 from shipping import update_card
 
 COMMAND = "python benchmarks/pretrained_quality.py --data ../shared/data"
@@ -87,10 +88,10 @@ def measure(name: str, data: Path) -> dict:
     results = {}
     for label, args, protocol, sigmas in suites(data)[name]:
         rows = {}
-        for sigma in sigmas:
-            noise = f"gaussian:{sigma / 255 if protocol == 'standard' else sigma:g}"
-            res = nf.evaluate(den, noise=noise, protocol=protocol, clip=protocol == "small", split="test",
-                              report=False, **args)
+        proto = get_protocol(protocol)
+        for sigma in sigmas:  # as `noisefree evaluate NAME --sigma ...`: the level is given to models that take it
+            res = nf.evaluate(den, noise=proto.noise(sigma), protocol=proto, sigma=proto.std(sigma),
+                              clip=proto.clip(True), split="test", report=False, **args)
             s = res.summary
             rows[f"{sigma:g}"] = {"psnr": round(s["psnr_mean"], 3), "ssim": round(s["ssim_mean"], 4),
                                   "noisy_psnr": round(s["noisy_psnr_mean"], 3), "images": s["images"],

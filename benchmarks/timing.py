@@ -35,7 +35,7 @@ def main():
     ap.add_argument("--images", type=int, default=4)
     args = ap.parse_args()
     data = load_dataset(f"folder:{args.data / 'gray' / 'bsd68'}", subset=f"0:{args.images}")
-    noisy = [eval_noisy(data.image(i).double(), Gaussian(25 / 255), [i], clip=False).float()
+    noisy = [eval_noisy(data.image(i).double(), Gaussian(25 / 255), [i], clip=False)[0].float()
              for i in range(len(data))]
     mp = sum(h * w for h, w in data.sizes) / 1e6
     rows = {}

@@ -110,7 +110,7 @@ def test_noise_map_model_trains_blind(tmp_path):
                        noise="gaussian:0.1-0.3", epochs=2)
     run = nf.train(cfg, out=tmp_path, quiet=True)
     den = nf.load(run)
-    assert den.model.noise_map
+    assert den.takes_sigma and den.model.noise_map
     with pytest.raises(ValueError, match="Gaussian noise"):
         nf.train(cfg.model_copy(update={"noise": "saltpepper:0.1"}), out=tmp_path, quiet=True)
 
@@ -126,3 +126,16 @@ def test_init_fine_tunes_from_a_run_and_checks_the_architecture(tmp_path):
     with pytest.raises(ValueError, match="--model-args"):
         nf.train(small_config(epochs=1, init=str(base), model_args={"depth": 5, "width": 16}), out=tmp_path / "c",
                  quiet=True)
+
+
+def test_init_turns_a_blind_network_into_a_noise_map_one_that_starts_equal(tmp_path):
+    unet = {"width": 8, "levels": 2, "blocks": 1}  # no batch norm: weights alone decide the output
+    base = nf.train(small_config(epochs=1, model="unet", model_args=unet, noise="gaussian:0-0.3"),
+                    out=tmp_path / "a", quiet=True)
+    tuned = nf.train(small_config(epochs=1, model="unet", model_args={**unet, "noise_map": True}, init=str(base),
+                                  noise="gaussian:0-0.3", lr=1e-12), out=tmp_path / "b", quiet=True)
+    blind, grown = nf.load(base), nf.load(tuned)
+    assert not blind.takes_sigma and grown.takes_sigma and grown.card.takes_sigma
+    x = torch.rand(2, 1, 28, 28)
+    for sigma in (0.05, 0.3):  # the sigma channel starts with zero weights: same output at any level
+        assert torch.allclose(grown(x, sigma=sigma), blind(x), atol=1e-4)

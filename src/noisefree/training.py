@@ -38,6 +38,7 @@ from .data import ImageSet, load_dataset
 from .denoiser import NetworkDenoiser, forward_padded
 from .devices import pick_device
 from .evaluation import evaluate_images, write_results
+from .finetune import load_initial_weights
 from .metrics import psnr, ssim
 from .models import build_model, get_spec
 from .noise import Gaussian, TorchRandom, corrupt, eval_noisy, parse_noise
@@ -157,7 +158,7 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
         raise ValueError(f"a model with noise_map learns from Gaussian noise (gaussian:S or gaussian:A-B), "
                          f"not {noise.spec!r}")
     if config.init and state is None:
-        _load_initial_weights(model, config, card)
+        load_initial_weights(model, config.init, card)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(
@@ -333,44 +334,6 @@ def _new_run_dir(out: Path, name: str) -> Path:
         run_dir = out / f"{_slug(name)}-{stamp}-{k}"
     run_dir.mkdir(parents=True)
     return run_dir
-
-
-def _load_initial_weights(model: nn.Module, config: RunConfig, target: ModelCard) -> None:
-    """Fine-tuning: copy the weights of ``config.init`` (run folder, checkpoint or shipped name) into ``model``,
-    described by ``target``. A blind network can start one with a noise-level map."""
-    import json
-
-    from .resolve import resolve
-
-    method = resolve(config.init, device="cpu")
-    if method.card is None:
-        raise ValueError(f"--init {config.init}: a {method.kind} method has no weights; give a run folder, a "
-                         "checkpoint or a shipped model name")
-    start, card = method.denoiser.model, method.card
-    fix = f"use --model {card.architecture} --model-args '{json.dumps(card.arguments)}' (see its model card)"
-    if (card.architecture, card.channels) != (target.architecture, target.channels):
-        raise ValueError(f"--init {config.init}: a {card.architecture} network for {card.channels} channel(s); "
-                         f"this run builds {target.architecture} for {target.channels}: {fix}")
-    state = start.state_dict()
-    if target.takes_sigma and not card.takes_sigma:
-        state = _add_noise_map_input(state, model.state_dict())
-    try:
-        model.load_state_dict(state)
-    except RuntimeError:
-        raise ValueError(f"--init {config.init}: its {card.architecture} has arguments {card.arguments}, this "
-                         f"run asks for {config.model_args}: {fix}") from None
-
-
-def _add_noise_map_input(state: dict, target: dict) -> dict:
-    """A blind network's weights for the same network with a noise-level map: the first convolution gains
-    one input channel (the map) with zero weights, so the result starts out denoising exactly as before."""
-    grown = dict(state)
-    for key, weight in state.items():
-        want = target.get(key)
-        if want is not None and weight.ndim == 4 and want.shape[1] == weight.shape[1] + 1 \
-                and want.shape[0] == weight.shape[0] and want.shape[2:] == weight.shape[2:]:
-            grown[key] = torch.cat([weight, weight.new_zeros(weight.shape[0], 1, *weight.shape[2:])], 1)
-    return grown
 
 
 def _validation_pairs(val_set: ImageSet, noise, config: RunConfig, device) -> list:
