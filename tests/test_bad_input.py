@@ -3,7 +3,6 @@ traceback, and nothing already done is lost."""
 
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -142,8 +141,7 @@ def test_importing_noisefree_has_no_side_effects():
 def test_warnings_stay_warnings_not_errors(tmp_path):
     """A misnamed file is still denoised from the command line (the warning is shown, the file written)."""
     Image.fromarray((smooth_image(20, 24) * 255).astype(np.uint8)).save(tmp_path / "photo.png", format="JPEG")
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
+    with pytest.warns(UserWarning, match="holds JPEG data"):
         r = run("denoise", "median", tmp_path / "photo.png", "-o", tmp_path / "o")
     assert r.exit_code == 0, r.output
     assert read_image(tmp_path / "o" / "photo.png")[0].shape == (20, 24)
