@@ -124,6 +124,8 @@ def test_bad_sigma_and_dtype_values_are_named(tmp_path):
     write_image(tmp_path / "in.png", smooth_image(16, 16), dtype="uint8")
     r = run("denoise", "median", tmp_path / "in.png", "--sigma", "-1", "-o", tmp_path / "o")
     assert r.exit_code == 1 and "--sigma -1" in r.output
+    r = run("denoise", "median", tmp_path / "in.png", "--sigma", "25", "-o", tmp_path / "o")
+    assert r.exit_code == 1 and "give --sigma 0.09804" in r.output and not (tmp_path / "o").exists()
     r = run("evaluate", "median", "--sigma", "15,abc")
     assert r.exit_code == 1 and "--sigma '15,abc'" in r.output
     r = run("evaluate", "median", "--protocol", "huge")

@@ -166,10 +166,12 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
                  if config.schedule == "cosine" else torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0))
-    run = Run(config, run_dir, device, model, ema.module if ema is not None else model, ema,
-              torch.compile(model) if config.compile else model, card, optimizer, scheduler,
-              torch.Generator(device=device).manual_seed(config.seed), noise, train_set.to(device), val_set,
-              _validation_pairs(val_set, noise, config, device), log, quiet)
+    run = Run(config=config, run_dir=run_dir, device=device, model=model,
+              kept=ema.module if ema is not None else model, ema=ema,
+              compiled=torch.compile(model) if config.compile else model, card=card, optimizer=optimizer,
+              scheduler=scheduler, generator=torch.Generator(device=device).manual_seed(config.seed), noise=noise,
+              train_set=train_set.to(device), val_set=val_set,
+              val_pairs=_validation_pairs(val_set, noise, config, device), log=log, quiet=quiet)
     if state is not None:
         _restore(run, state)
     n_params = sum(p.numel() for p in model.parameters())

@@ -31,9 +31,9 @@ def denoise(
 
     if dtype not in (None, "uint8", "uint16", "float32"):
         raise ValueError(f"--dtype {dtype!r}: use uint8, uint16 or float32")
-    if sigma is not None and not 0 <= sigma < float("inf"):
-        raise ValueError(f"--sigma {sigma}: a noise std is a number >= 0 (on the [0, 1] scale, e.g. 0.1 for 25.5 "
-                         "on the 8-bit scale)")
+    if sigma is not None and not 0 <= sigma <= 1:
+        hint = f"; for {sigma:g} on the 8-bit scale give --sigma {sigma / 255:.4g}" if 1 < sigma <= 255 else ""
+        raise ValueError(f"--sigma {sigma:g}: the noise std is on the [0, 1] scale (0 to 1){hint}")
     if model is None:
         model, args = (args[0], args[1:]) if looks_like_method(args[0]) else ("auto", args)
     if not args:
