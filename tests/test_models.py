@@ -150,3 +150,54 @@ def test_networks_without_a_noise_map_ignore_sigma_and_say_so_once():
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # once: the second call is silent
             assert torch.equal(den(x, sigma=0.3), den(x))
+
+
+@pytest.mark.parametrize("name,left", [("dncnn", 0), ("pool-ae", 0), ("skip-ae", 3)])
+def test_folded_batchnorm_equals_unfolded(name, left):
+    from noisefree.inference import fold_batchnorm
+
+    torch.manual_seed(0)
+    model = build_model(name, channels=1).eval()
+    with torch.no_grad():
+        for m in model.modules():  # statistics a trained network would have
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.3, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.1, 0.1)
+    folded = fold_batchnorm(model)
+    x = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():
+        assert (folded(x) - model(x)).abs().max() < 1e-5
+    norms = sum(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert norms == left  # skip-ae's norms follow a max-pool, not a convolution: they stay
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) > left  # the original is untouched
+
+
+def test_a_list_of_images_is_denoised_in_batches_of_equal_size():
+    model = build_model("dncnn", channels=1, depth=3, width=4).eval()
+    den = NetworkDenoiser(model, {"architecture": "dncnn", "channels": 1, "arguments": {"depth": 3, "width": 4}})
+    calls = []
+    real = den.denoise_batch
+    den.denoise_batch = lambda x, sigma=None: (calls.append(x.shape[0]), real(x, sigma))[1]
+    rng = np.random.default_rng(0)
+    items = [rng.random((24, 24), dtype=np.float32) for _ in range(5)] + [rng.random((16, 20), dtype=np.float32),
+                                                                           torch.rand(1, 24, 24)]
+    together = den(items)
+    assert sorted(calls) == [1, 6]  # the 24x24 arrays and the 1x24x24 tensor in one batch; the odd size alone
+    calls.clear()
+    one_by_one = [den(item) for item in items]
+    for a, b in zip(together, one_by_one):
+        assert type(a) is type(b) and a.shape == b.shape
+        assert np.allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+
+
+def test_classical_methods_take_one_sigma_per_image_in_a_list():
+    from noisefree.classical import ClassicalDenoiser
+
+    den = ClassicalDenoiser("gaussian")
+    rng = np.random.default_rng(0)
+    items = [rng.random((20, 20)).astype(np.float32) for _ in range(3)]
+    together = den(items, sigma=[0.01, 0.1, 0.3])
+    for item, s, out in zip(items, [0.01, 0.1, 0.3], together):
+        assert np.allclose(out, den(item, sigma=s), atol=1e-6)

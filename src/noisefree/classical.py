@@ -147,12 +147,15 @@ class ClassicalDenoiser(Denoiser):
             p = method_parameter(self.name, sigma) if self.name in _tuned()["methods"] else 0.0
         return np.asarray(self.fn(img, sigma, p), dtype=np.float64)
 
-    def denoise_batch(self, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
+    def denoise_batch(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
+        """Image by image; ``sigma`` is one value, one per image, or None (estimated per image)."""
+        sigmas = [None] * x.shape[0] if sigma is None else torch.as_tensor(sigma, dtype=torch.float64).flatten(
+            ).expand(x.shape[0]).tolist()
         out = []
-        for img in x.detach().cpu().double():
+        for img, s in zip(x.detach().cpu().double(), sigmas):
             arr = img.permute(1, 2, 0).numpy()
             arr = arr[..., 0] if arr.shape[-1] == 1 else arr
-            res = self.denoise_array(arr, sigma)
+            res = self.denoise_array(arr, s)
             res = res[..., None] if res.ndim == 2 else res
             out.append(torch.from_numpy(np.ascontiguousarray(res)).permute(2, 0, 1))
         return torch.stack(out).to(x.dtype).to(x.device)

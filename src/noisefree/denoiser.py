@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .card import ModelCard
+from .inference import fold_batchnorm
 from .models.registry import ModelSpec, get_spec
 from .noise import estimate_noise_sigma
 
@@ -102,36 +103,29 @@ class Denoiser:
 
     def __call__(self, noisy, sigma: float | None = None):
         if isinstance(noisy, (list, tuple)):
-            return [self(item, sigma=sigma) for item in noisy]
-        if isinstance(noisy, torch.Tensor):
-            x = noisy
-            shape = x.shape
-            if x.ndim == 2:
-                x = x[None, None]
-            elif x.ndim == 3:
-                x = x[None]
-            elif x.ndim != 4:
-                raise ValueError(f"expected a tensor (H, W), (C, H, W) or (N, C, H, W), got {tuple(shape)}")
-            out = self._run(x.float(), sigma)
-            return out.to(device=noisy.device, dtype=noisy.dtype if noisy.is_floating_point() else out.dtype
-                          ).reshape(shape)
-        arr = np.asarray(noisy)
-        if arr.dtype.kind not in "fiu":
-            raise TypeError(f"expected a numeric array, got dtype {arr.dtype}")
-        if arr.dtype.kind in "iu":
-            raise TypeError(f"expected a float array on the [0, 1] scale, got {arr.dtype}; divide by "
-                            f"{np.iinfo(arr.dtype).max} first (or use noisefree.io.read_image)")
-        if arr.ndim == 2:
-            x = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))[None, None]
-        elif arr.ndim == 3:
-            x = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).permute(2, 0, 1)[None]
-        elif arr.ndim == 4:
-            x = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).permute(0, 3, 1, 2)
-        else:
-            raise ValueError(f"expected an array H x W, H x W x C or N x H x W x C, got shape {arr.shape}")
-        out = self._run(x, sigma)
-        out = out.permute(0, 2, 3, 1).cpu().numpy()
-        return out.reshape(arr.shape).astype(arr.dtype if arr.dtype.kind == "f" else np.float32, copy=False)
+            return self._call_many(list(noisy), sigma)
+        x, restore = _as_batch(noisy)
+        return restore(self._run(x, sigma))
+
+    def _call_many(self, items: list, sigma) -> list:
+        """A list of images, denoised in batches of equal size (one call per size, not per image); ``sigma``
+        may hold one value per image."""
+        per_image = sigma is not None and np.ndim(sigma) == 1 and len(sigma) == len(items) and len(items) > 1
+        batches = [_as_batch(item) for item in items]
+        groups: dict[tuple, list[int]] = {}
+        for i, (x, _) in enumerate(batches):
+            groups.setdefault((tuple(x.shape[1:]), x.shape[0] == 1), []).append(i)
+        out = [None] * len(items)
+        for (_, single), idx in groups.items():
+            if not single:  # items that are batches themselves run as they are
+                for i in idx:
+                    out[i] = batches[i][1](self._run(batches[i][0], sigma[i] if per_image else sigma))
+                continue
+            s = [float(sigma[i]) for i in idx] if per_image else sigma
+            result = self._run(torch.cat([batches[i][0] for i in idx]), s)
+            for k, i in enumerate(idx):
+                out[i] = batches[i][1](result[k:k + 1])
+        return out
 
     def _run(self, x: torch.Tensor, sigma) -> torch.Tensor:
         c = x.shape[1]
@@ -147,6 +141,29 @@ class Denoiser:
         return f"{type(self).__name__}({self.name!r}, channels={self.channels})"
 
 
+def _as_batch(noisy) -> tuple[torch.Tensor, Callable[[torch.Tensor], object]]:
+    """``noisy`` as a float (N, C, H, W) tensor, and the function that turns a result back into its form."""
+    if isinstance(noisy, torch.Tensor):
+        shape = noisy.shape
+        if noisy.ndim not in (2, 3, 4):
+            raise ValueError(f"expected a tensor (H, W), (C, H, W) or (N, C, H, W), got {tuple(shape)}")
+        x = noisy.reshape((1,) * (4 - noisy.ndim) + tuple(shape)).float()
+        dtype = noisy.dtype if noisy.is_floating_point() else torch.float32
+        return x, lambda out: out.to(device=noisy.device, dtype=dtype).reshape(shape)
+    arr = np.asarray(noisy)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"expected a numeric array, got dtype {arr.dtype}")
+    if arr.dtype.kind in "iu":
+        raise TypeError(f"expected a float array on the [0, 1] scale, got {arr.dtype}; divide by "
+                        f"{np.iinfo(arr.dtype).max} first (or use noisefree.io.read_image)")
+    if arr.ndim not in (2, 3, 4):
+        raise ValueError(f"expected an array H x W, H x W x C or N x H x W x C, got shape {arr.shape}")
+    t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+    x = t[None, None] if arr.ndim == 2 else t.permute(2, 0, 1)[None] if arr.ndim == 3 else t.permute(0, 3, 1, 2)
+    dtype = arr.dtype if arr.dtype.kind == "f" else np.float32
+    return x, lambda out: out.permute(0, 2, 3, 1).cpu().numpy().reshape(arr.shape).astype(dtype, copy=False)
+
+
 class NetworkDenoiser(Denoiser):
     """A trained network with its :class:`~noisefree.card.ModelCard`. Pads each image (reflect) to a size the
     architecture accepts and crops back; refuses sizes a fixed-size design cannot take. Images of more than
@@ -157,7 +174,8 @@ class NetworkDenoiser(Denoiser):
 
     def __init__(self, model: nn.Module, card: ModelCard | dict, *, batch_size: int = 16, tile: int = 512,
                  overlap: int = 96, tile_pixels: int = 1024 * 1024):
-        self.model = model.eval()
+        self.model = model.eval()  # as trained: what checkpoints and fine-tuning read
+        self._fast: nn.Module | None = None  # the same network with batch norms folded, made on first use
         self.card = card = ModelCard.of(card)
         self.spec: ModelSpec = get_spec(card.architecture)
         self.channels, self.takes_sigma = card.channels, card.takes_sigma
@@ -172,7 +190,15 @@ class NetworkDenoiser(Denoiser):
 
     def to(self, device) -> NetworkDenoiser:
         self.model.to(device)
+        self._fast = None
         return self
+
+    @property
+    def inference_model(self) -> nn.Module:
+        """:attr:`model` with its batch norms folded into the convolutions (:func:`fold_batchnorm`)."""
+        if self._fast is None:
+            self._fast = fold_batchnorm(self.model)
+        return self._fast
 
     @torch.inference_mode()
     def denoise_batch(self, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
@@ -181,7 +207,7 @@ class NetworkDenoiser(Denoiser):
         sigmas = self._sigmas(x, sigma)
 
         def run(t, s):
-            return forward_padded(self.model, self.spec, t.to(self.device, torch.float32), s).float()
+            return forward_padded(self.inference_model, self.spec, t.to(self.device, torch.float32), s).float()
 
         if h * w > self.tile_pixels and not self.spec.fixed_size:
             out = [tiled(lambda t, i=i: run(t, None if sigmas is None else sigmas[i:i + 1]), x[i:i + 1].cpu(),
