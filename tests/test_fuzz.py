@@ -33,14 +33,15 @@ def test_random_bytes_as_an_image(tmp_path, head, body, suffix):
     assert image.dtype == np.float32 and image.ndim in (2, 3) and info.dtype in ("uint8", "uint16", "float32")
 
 
-NOISE_WORDS = st.sampled_from(["gaussian", "saltpepper", "masking", "poisson", "speckle", "blur", "", "Gauss_ian"])
+NOISE_WORDS = st.sampled_from(["gaussian", "saltpepper", "masking", "poisson", "poissongauss", "speckle", "blur", "",
+                               "Gauss_ian"])
 NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr), st.integers(-5, 500).map(str),
                     st.text(max_size=6))
 
 
 @FUZZ
 @given(parts=st.lists(st.tuples(NOISE_WORDS, st.sampled_from([":", "", "::"]), NUMBERS,
-                                st.sampled_from(["", "-"]), NUMBERS), min_size=0, max_size=3),
+                                st.sampled_from(["", "-", ","]), NUMBERS), min_size=0, max_size=3),
        junk=st.text(max_size=10))
 def test_random_noise_specs(parts, junk):
     spec = "+".join(f"{a}{b}{c}{d}{e}" for a, b, c, d, e in parts) + junk

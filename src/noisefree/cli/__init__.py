@@ -2,7 +2,7 @@
 
     noisefree train      (train.py)       noisefree evaluate   (evaluate.py)
     noisefree denoise    (denoise.py)     noisefree benchmark  (benchmark.py)
-    noisefree models / presets (listing.py)
+    noisefree estimate   (estimate.py)    noisefree models / presets (listing.py)
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import typer
 
 from .benchmark import benchmark
 from .denoise import denoise
+from .estimate import estimate
 from .evaluate import evaluate
 from .listing import models, presets
 from .train import train
@@ -21,6 +22,7 @@ app.command()(train)
 app.command()(evaluate)
 app.command()(denoise)
 app.command()(benchmark)
+app.command()(estimate)
 app.command("models")(models)
 app.command("presets")(presets)
 

@@ -1,9 +1,22 @@
 """Noise: models that corrupt clean images (:mod:`.models`), the random sources they draw from
 (:mod:`.random`), and estimation of the noise in an image (:mod:`.estimate`)."""
 
-from .estimate import estimate_noise_sigma
-from .models import Compose, Gaussian, Masking, Noise, Poisson, SaltPepper, Speckle, corrupt, eval_noisy, parse_noise
+from .estimate import estimate_noise_sigma, estimate_poisson_gaussian
+from .models import (
+                     Compose,
+                     Gaussian,
+                     Masking,
+                     Noise,
+                     Poisson,
+                     PoissonGaussian,
+                     SaltPepper,
+                     Speckle,
+                     corrupt,
+                     eval_noisy,
+                     parse_noise,
+)
 from .random import NumpyRandom, TorchRandom
 
-__all__ = ["Compose", "Gaussian", "Masking", "Noise", "NumpyRandom", "Poisson", "SaltPepper", "Speckle",
-           "TorchRandom", "corrupt", "estimate_noise_sigma", "eval_noisy", "parse_noise"]
+__all__ = ["Compose", "Gaussian", "Masking", "Noise", "NumpyRandom", "Poisson", "PoissonGaussian", "SaltPepper",
+           "Speckle", "TorchRandom", "corrupt", "estimate_noise_sigma", "estimate_poisson_gaussian", "eval_noisy",
+           "parse_noise"]

@@ -10,6 +10,7 @@ Noise specs are strings, composable with ``+``::
     saltpepper:0.02         2 % of pixels set to 0 or 1
     masking:0.3             30 % of pixels set to 0 (dropout / masking noise)
     poisson:30              Poisson shot noise with peak 30 (photon count at intensity 1)
+    poissongauss:0.01,0.0004  Poisson-Gaussian (real sensors): variance 0.01 x + 0.0004 at intensity x
     speckle:0.1             multiplicative Gaussian: x + x * n * 0.1
     gaussian:0.1+saltpepper:0.02
 
@@ -26,8 +27,8 @@ import torch
 
 from .random import NumpyRandom
 
-__all__ = ["Compose", "Gaussian", "Masking", "Noise", "Poisson", "SaltPepper", "Speckle", "corrupt", "eval_noisy",
-           "parse_noise"]
+__all__ = ["Compose", "Gaussian", "Masking", "Noise", "Poisson", "PoissonGaussian", "SaltPepper", "Speckle", "corrupt",
+           "eval_noisy", "parse_noise"]
 
 
 class Noise:
@@ -147,6 +148,28 @@ class Poisson(Noise):
 
 
 @dataclass(frozen=True)
+class PoissonGaussian(Noise):
+    """The noise of real sensors (photon shot noise plus read noise), on the [0, 1] scale of any bit depth:
+    ``y = a * Poisson(x / a) + sqrt(b) * n``, so ``E[y] = x`` and ``Var[y] = a * x + b``. ``a`` is the inverse
+    photon count at full scale (0 for none), ``b`` the read-noise variance (0 for none)."""
+
+    a: float
+    b: float
+
+    def __post_init__(self):
+        if not (0 <= self.a < float("inf") and 0 <= self.b < float("inf")):
+            raise ValueError(f"poissongauss: a and b must be numbers >= 0, got {self.a}, {self.b}")
+
+    @property
+    def spec(self):
+        return f"poissongauss:{self.a:g},{self.b:g}"
+
+    def __call__(self, x, rng):
+        y = rng.poisson(x.clamp(min=0) / self.a) * self.a if self.a > 0 else x
+        return y + self.b ** 0.5 * rng.normal(x) if self.b > 0 else y
+
+
+@dataclass(frozen=True)
 class Speckle(Noise):
     """Multiplicative Gaussian noise: ``x + x * n * sigma`` (as ``skimage.util.random_noise('speckle')``)."""
 
@@ -201,6 +224,7 @@ _KINDS = {
     "saltpepper": "saltpepper:FRACTION (e.g. saltpepper:0.02)",
     "masking": "masking:FRACTION (e.g. masking:0.3)",
     "poisson": "poisson:PEAK (e.g. poisson:30)",
+    "poissongauss": "poissongauss:A,B (variance A x + B on the [0, 1] scale, e.g. poissongauss:0.01,0.0004)",
     "speckle": "speckle:SIGMA (e.g. speckle:0.1)",
 }
 
@@ -225,6 +249,9 @@ def _parse_one(part: str) -> Noise:
         if kind == "gaussian":
             lo, sep, hi = arg.partition("-") if not arg.startswith("-") else (arg, "", "")
             return Gaussian(float(lo), float(hi)) if sep else Gaussian(float(lo))
+        if kind == "poissongauss":
+            a, b = arg.split(",")
+            return PoissonGaussian(float(a), float(b))
         value = float(arg)
     except ValueError:
         raise ValueError(f"bad noise parameter in {part!r}; expected {_KINDS[kind]}") from None

@@ -1,0 +1,61 @@
+"""Noise estimation from one image, against synthetic images with known parameters, and the command."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from noisefree.cli import app
+from noisefree.io import write_image
+from noisefree.noise import NumpyRandom, PoissonGaussian, estimate_noise_sigma, estimate_poisson_gaussian, parse_noise
+
+
+def scene(size=512):
+    """Smooth shading from near black to near white, with a bright disc: many intensities, few edges."""
+    y, x = np.mgrid[0:size, 0:size] / size
+    img = 0.02 + 0.96 * x * np.sqrt(y)
+    return np.where((x - 0.5) ** 2 + (y - 0.5) ** 2 < 0.04, 0.8, img)
+
+
+@pytest.mark.parametrize("sigma", [5, 15, 25, 50])
+def test_gaussian_sigma_within_ten_percent(sigma):
+    clean = scene(256)
+    noisy = clean + sigma / 255 * np.random.default_rng(sigma).standard_normal(clean.shape)  # not clipped
+    assert abs(estimate_noise_sigma(noisy) * 255 - sigma) < 0.1 * sigma
+
+
+@pytest.mark.parametrize("a,b", [(0.01, 0.0004), (0.003, 0.0001), (0.02, 0.001), (0.001, 0.00005)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_poisson_gaussian_parameters_within_a_quarter(a, b, seed):
+    clean = torch.from_numpy(scene())[None, None]
+    noisy = PoissonGaussian(a, b)(clean, NumpyRandom(np.random.default_rng(seed)))[0, 0].numpy()
+    ea, eb = estimate_poisson_gaussian(noisy)
+    assert abs(ea - a) < 0.25 * a and abs(eb - b) < 0.25 * b, (ea, eb)
+
+
+def test_poisson_gaussian_noise_has_the_stated_mean_and_variance():
+    noise = parse_noise("poissongauss:0.01,0.0004")
+    assert noise == PoissonGaussian(0.01, 0.0004) and noise.spec == "poissongauss:0.01,0.0004"
+    for level in (0.1, 0.6):
+        x = torch.full((1, 1, 400, 400), level, dtype=torch.float64)
+        y = noise(x, NumpyRandom(np.random.default_rng(3)))
+        assert abs(y.mean().item() - level) < 2e-3
+        assert abs(y.var().item() - (0.01 * level + 0.0004)) < 0.03 * (0.01 * level + 0.0004)
+    for bad in ("poissongauss:0.01", "poissongauss:-1,0", "poissongauss:a,b"):
+        with pytest.raises(ValueError, match="poissongauss:A,B"):
+            parse_noise(bad)
+
+
+def test_estimate_command(tmp_path):
+    clean = scene(256)
+    write_image(tmp_path / "a.png", np.clip(clean + 15 / 255 * np.random.default_rng(0).standard_normal(clean.shape),
+                                            0, 1), dtype="uint16")
+    (tmp_path / "b.png").write_text("not an image")
+    r = CliRunner().invoke(app, ["estimate", str(tmp_path), "--json"])
+    rows = json.loads(r.output[r.output.index("["):])
+    assert len(rows) == 1 and abs(rows[0]["sigma_8bit"] - 15) < 1.5 and rows[0]["bits"] == "uint16"
+    assert "b.png" in r.output  # the unreadable one is named
+    r = CliRunner().invoke(app, ["estimate", str(tmp_path / "a.png")])
+    assert r.exit_code == 0 and "σ (8-bit)" in r.output and "Foi et al. 2008" in r.output
