@@ -59,3 +59,15 @@ def test_estimate_command(tmp_path):
     assert "b.png" in r.output  # the unreadable one is named
     r = CliRunner().invoke(app, ["estimate", str(tmp_path / "a.png")])
     assert r.exit_code == 0 and "σ (8-bit)" in r.output and "Foi et al. 2008" in r.output
+
+
+def test_sigma_of_a_large_image_is_estimated_from_bounded_crops(monkeypatch):
+    from noisefree.noise import estimate as est
+
+    clean = np.tile(scene(500), (6, 6))  # 3000 x 3000
+    noisy = (clean + 20 / 255 * np.random.default_rng(0).standard_normal(clean.shape)).astype(np.float32)
+    seen = []
+    real = est.estimate_noise_sigma
+    monkeypatch.setattr(est, "estimate_noise_sigma", lambda im: (seen.append(im.size), real(im))[1])
+    sigma = est.estimate_noise_sigma_sampled(noisy)
+    assert abs(sigma * 255 - 20) < 2 and len(seen) == 16 and max(seen) == 256 * 256

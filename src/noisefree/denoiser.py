@@ -19,7 +19,7 @@ from torch import nn
 from .card import ModelCard
 from .inference import fold_batchnorm
 from .models.registry import ModelSpec, get_spec
-from .noise import estimate_noise_sigma
+from .noise import estimate_noise_sigma_sampled
 
 __all__ = ["Denoiser", "NetworkDenoiser", "forward_padded", "tiled"]
 
@@ -228,7 +228,7 @@ class NetworkDenoiser(Denoiser):
             return None
         if sigma is not None:
             return torch.as_tensor(sigma, dtype=torch.float32).flatten().expand(x.shape[0]).clone()
-        est = [estimate_noise_sigma(im.permute(1, 2, 0).squeeze(-1).double().cpu().numpy()) for im in x]
+        est = [estimate_noise_sigma_sampled(im.permute(1, 2, 0).squeeze(-1).cpu().numpy()) for im in x]
         return torch.tensor(est, dtype=torch.float32)
 
 
