@@ -40,6 +40,8 @@ def test_train_evaluate_denoise_end_to_end(tmp_path):
     r = run("evaluate", run_dir, "--max-images", "10", "--sigma", "0.1,0.2", "-o", tmp_path / "ev3")
     assert r.exit_code == 0, r.output
     assert (tmp_path / "ev3" / "sigma0.1" / "summary.json").is_file()
+    combined = (tmp_path / "ev3" / "report.md").read_text()  # one report over all levels, with its plot
+    assert "| 0.1 |" in combined and "| 0.2 |" in combined and (tmp_path / "ev3" / "quality_vs_sigma.png").is_file()
 
     # denoise: a folder with a bad file; the rest finish, each output keeps depth and channels
     inputs = tmp_path / "in"

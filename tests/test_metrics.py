@@ -36,3 +36,15 @@ def test_batch_gives_one_value_per_image():
 def test_too_small_for_ssim_window():
     with pytest.raises(ValueError, match="smaller than"):
         ssim(torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 8))
+
+
+def test_zoomed_crops_go_where_the_detail_is():
+    import numpy as np
+
+    from noisefree.report import detailed_region
+
+    img = np.zeros((120, 200))
+    img[70:100, 20:60] = np.random.default_rng(0).random((30, 40))  # texture bottom left, flat elsewhere
+    y, x = detailed_region(img, 40, 60)
+    assert 40 <= y <= 70 and 0 <= x <= 20  # the 40x60 window covers the textured patch
+    assert detailed_region(np.zeros((50, 50)), 50, 50) == (0, 0)

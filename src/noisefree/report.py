@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 from .devices import machine_description
 from .evaluation import EvalResult
 
-__all__ = ["plot_benchmark", "plot_crops", "plot_histograms", "plot_history", "plot_samples", "write_report"]
+__all__ = ["detailed_region", "plot_benchmark", "plot_crops", "plot_histograms", "plot_history", "plot_samples",
+           "write_report", "write_sigma_report"]
 
 
 def plot_history(history: list[dict], path) -> Path:
@@ -114,8 +115,8 @@ def plot_crops(denoisers: dict, data, protocol, sigma: float, *, index: int, see
     noisy, _ = eval_noisy(clean, protocol.noise(sigma), [seed + int(data.index[index])], clip=protocol.clip(True))
     noisy = noisy.float()
     h, w = clean.shape[-2:]
-    ch, cw = max(h // 3, 16), max(w // 3, 16)
-    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    ch, cw = min(max(h // 3, 16), h), min(max(w // 3, 16), w)
+    y0, x0 = detailed_region(clean[0].mean(0).numpy(), ch, cw)
     panels = [("clean", clean.float()), ("noisy", noisy)]
     panels += [(name, den(noisy, sigma=given_sigma if getattr(den, "takes_sigma", True) else None).float().cpu())
                for name, den in denoisers.items() if name != "noisy"]
@@ -128,6 +129,17 @@ def plot_crops(denoisers: dict, data, protocol, sigma: float, *, index: int, see
         ax.set_axis_off()
     fig.suptitle(f"{Path(data.files[index]).name if data.files else f'image {index}'}, σ {sigma:g}", fontsize=9)
     return _save(fig, path)
+
+
+def detailed_region(image: np.ndarray, height: int, width: int) -> tuple[int, int]:
+    """Top-left corner of the ``height`` x ``width`` window of a 2-D image with the most gradient energy: where
+    a zoomed crop shows what denoising keeps or loses, not a flat patch of sky."""
+    gy, gx = np.gradient(np.asarray(image, dtype=np.float64))
+    energy = np.pad((gx * gx + gy * gy).cumsum(0).cumsum(1), ((1, 0), (1, 0)))  # summed-area table
+    sums = (energy[height:, width:] - energy[:-height, width:] - energy[height:, :-width]
+            + energy[:-height, :-width])
+    y, x = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    return int(y), int(x)
 
 
 def _save(fig: Figure, path) -> Path:
@@ -171,4 +183,33 @@ def write_report(out_dir, result: EvalResult, *, title: str, history: list[dict]
         parts += ["## Configuration\n", "```yaml", config_yaml.rstrip(), "```\n"]
     report = out_dir / "report.md"
     report.write_text("\n".join(parts))
+    return report
+
+
+def write_sigma_report(out_dir, results: list, protocol, *, title: str) -> Path:
+    """``report.md`` and ``quality_vs_sigma.png`` over several noise levels: ``results`` is a list of
+    (level, :class:`EvalResult`); each level's own report lies in ``sigmaLEVEL/`` beside it."""
+    out_dir = Path(out_dir)
+    levels = [level for level, _ in results]
+    summaries = [r.summary for _, r in results]
+    fig = Figure(figsize=(10, 3.6))
+    for ax, key, unit in zip(fig.subplots(1, 2), ("psnr", "ssim"), ("PSNR (dB)", "SSIM")):
+        ax.plot(levels, [s[f"{key}_mean"] for s in summaries], "o-", label=summaries[0]["method"])
+        ax.plot(levels, [s[f"noisy_{key}_mean"] for s in summaries], "s--", color="gray", label="noisy input")
+        ax.set(xlabel=f"noise {protocol.sigma_label}", ylabel=unit, title=f"{unit} against noise level")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    _save(fig, out_dir / "quality_vs_sigma.png")
+    s0 = summaries[0]
+    lines = [f"# {title}\n", f"{s0['images']} images of `{s0['dataset']}`, {protocol.name} protocol, seed "
+             f"{s0['seed']}; one folder per level with its own report.\n",
+             f"| {protocol.sigma_label} | PSNR (dB) | SSIM | noisy PSNR | noisy SSIM | report |",
+             "|---|---|---|---|---|---|"]
+    for level, s in zip(levels, summaries):
+        lines.append(f"| {level:g} | {s['psnr_mean']:.2f} ± {s['psnr_std']:.2f} | {s['ssim_mean']:.4f} | "
+                     f"{s['noisy_psnr_mean']:.2f} | {s['noisy_ssim_mean']:.4f} | "
+                     f"[sigma{level:g}](sigma{level:g}/report.md) |")
+    lines += ["", "![quality against sigma](quality_vs_sigma.png)", ""]
+    report = out_dir / "report.md"
+    report.write_text("\n".join(lines))
     return report

@@ -40,15 +40,26 @@ def evaluate(
     levels = floats(sigma)
     noises = [proto.noise(s).spec for s in levels] or [noise or (card.noise if card else "gaussian:0.1")]
     clip = clip if clip is not None else (card.clip if card else True)
-    for nz, label in zip(noises, [f"sigma{s:g}" for s in levels] or [None]):
-        tag = f"eval-{dataset.split('/')[-1].replace(':', '-')}-{(label or nz).replace(':', '')}"
-        target = (output / (label or "")) if output else default_output(model, tag)
+    tag = f"eval-{dataset.split('/')[-1].replace(':', '-')}"
+    if len(levels) > 1:  # one folder per level below one report over all of them
+        root = output or default_output(model, f"{tag}-sigma{'-'.join(f'{s:g}' for s in levels)}")
+    results = []
+    for nz, level in zip(noises, levels or [None]):
+        label = f"sigma{level:g}" if level is not None else None
+        if len(levels) > 1:
+            target = root / label
+        else:
+            target = output or default_output(model, f"{tag}-{(label or nz).replace(':', '')}")
         given = parse_noise(nz).sigma if levels else None  # a protocol's sigma is known to the method
         with Progress(f"{method.name} {label or nz}", 1, quiet=quiet) as bar:
             result = api_evaluate(method.denoiser, dataset=dataset, noise=nz, split=split, subset=subset, clip=clip,
                                   seed=seed, protocol=proto, sigma=given, data_root=data_root, download=download,
                                   resize=resize, grayscale=grayscale, max_images=max_images, out_dir=target,
                                   progress=bar.callback)
+        results.append((level, result))
         out.print(str(result))
         out.print(f"report: {target / 'report.md'}")
+    if len(levels) > 1:
+        from ..report import write_sigma_report
 
+        out.print(f"all levels: {write_sigma_report(root, results, proto, title=f'{method.name} on {dataset}')}")
