@@ -114,7 +114,8 @@ def quality_table(cards: dict) -> str:
                              f"{r['noisy_psnr']:.2f} | {mark} |")
     lines.append("")
     for name, card in cards.items():
-        lines.append(f"- `{name}`: trained {card['training'].get('time', 'time not recorded')}; "
+        lines.append(f"- `{name}`: measured on {card['benchmarks']['hardware']}; trained "
+                     f"{card['training'].get('time', 'time not recorded')}; "
                      f"{card['description']}. Same numbers from the command line: "
                      + "; ".join(f"`{b['evaluate']}`" for b in card["benchmarks"]["results"].values()))
     return "\n".join(lines)
@@ -224,8 +225,8 @@ def main():
     cards = {name: json.loads(pretrained_files(name)[1].read_text()) for name in list_pretrained()}
     cards = {name: card for name, card in cards.items() if "benchmarks" in card}
     readme = ROOT / "README.md"
-    replace_block(readme, "pretrained-quality", f"Measured with `{COMMAND}` on {hardware()}.\n\n"
-                  + quality_table(cards))
+    replace_block(readme, "pretrained-quality", f"Measured with `{COMMAND} --only NAME`; each model's line "
+                  "below names the machine and torch version it was measured with.\n\n" + quality_table(cards))
     replace_block(readme, "pretrained-published", published_table(cards))
     if not args.no_figure:
         crops_figure(args.data, ROOT / "docs" / "figures" / "pretrained_crops.png")
