@@ -95,7 +95,7 @@ def write_results(result: EvalResult, out_dir) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     per_image = out_dir / "metrics.csv"
     with per_image.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["index", "file", "psnr", "ssim", "noisy_psnr", "noisy_ssim"])
+        writer = csv.DictWriter(f, fieldnames=list(result.rows[0]) if result.rows else ["index", "file"])
         writer.writeheader()
         writer.writerows(result.rows)
     summary = out_dir / "summary.json"

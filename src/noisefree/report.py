@@ -22,7 +22,7 @@ from .devices import machine_description
 from .evaluation import EvalResult
 
 __all__ = ["detailed_region", "plot_benchmark", "plot_crops", "plot_histograms", "plot_history", "plot_samples",
-           "write_report", "write_sigma_report"]
+           "write_noreference_report", "write_report", "write_sigma_report"]
 
 
 def plot_history(history: list[dict], path) -> Path:
@@ -210,6 +210,38 @@ def write_sigma_report(out_dir, results: list, protocol, *, title: str) -> Path:
                      f"{s['noisy_psnr_mean']:.2f} | {s['noisy_ssim_mean']:.4f} | "
                      f"[sigma{level:g}](sigma{level:g}/report.md) |")
     lines += ["", "![quality against sigma](quality_vs_sigma.png)", ""]
+    report = out_dir / "report.md"
+    report.write_text("\n".join(lines))
+    return report
+
+
+def write_noreference_report(out_dir, result: EvalResult, *, title: str):
+    """``report.md`` with the four indicators and noisy / denoised pairs (``figures/samples.png``)."""
+    out_dir = Path(out_dir)
+    s = result.summary
+    n = len(result.samples["noisy"])
+    if n:
+        fig = Figure(figsize=(2.2 * n + 0.6, 4.6))
+        axes = fig.subplots(2, n, squeeze=False)
+        for j in range(n):
+            for i, key in enumerate(("noisy", "denoised")):
+                _show(axes[i, j], result.samples[key][j])
+                if j == 0:
+                    axes[i, j].set_ylabel(key)
+            axes[0, j].set_title(f"σ≈{result.rows[j]['sigma_in'] * 255:.1f}/255", fontsize=8)
+        _save(fig, out_dir / "figures" / "samples.png")
+    lines = [f"# {title}\n", f"{s['images']} images of `{s['dataset']}`, taken as noisy as they are: no clean "
+             "reference, no noise added. What the numbers mean: see `noisefree.noreference`.\n",
+             "| | mean ± std | ideal |", "|---|---|---|",
+             f"| noise σ in the input (8-bit) | {s['sigma_in_mean'] * 255:.2f} ± {s['sigma_in_std'] * 255:.2f} | — |",
+             f"| noise σ left in the output (8-bit) | {s['sigma_out_mean'] * 255:.2f} ± "
+             f"{s['sigma_out_std'] * 255:.2f} | 0 |",
+             f"| removed / input noise | {s['removed_ratio_mean']:.3f} ± {s['removed_ratio_std']:.3f} | 1 |",
+             f"| removed size vs. edges (correlation) | {s['edge_corr_mean']:.3f} ± {s['edge_corr_std']:.3f} | 0 |",
+             "", f"Denoising took {s['seconds']:.2f} s ({s['seconds_per_megapixel']:.3g} s per megapixel). Per image: "
+             "[metrics.csv](metrics.csv).\n"]
+    if n:
+        lines += ["![noisy and denoised](figures/samples.png)\n"]
     report = out_dir / "report.md"
     report.write_text("\n".join(lines))
     return report

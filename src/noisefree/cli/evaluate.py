@@ -25,6 +25,8 @@ def evaluate(
     data_root: str | None = typer.Option(None), download: bool = typer.Option(False, "--download"),
     output: Path | None = typer.Option(None, "-o", "--output", help="folder for metrics and report "
                                                                        "(default: MODEL_RUN/eval-...)"),
+    noisy: bool = typer.Option(False, "--noisy", help="the dataset's images are noisy as they are (real noise, "
+                               "no clean reference): add nothing, report the noise left and no-reference scores"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Per-image PSNR/SSIM (CSV), their summary, and a report with figures."""
@@ -36,6 +38,9 @@ def evaluate(
 
     method, proto = resolve(model), get_protocol(protocol)
     card = method.card
+    if noisy:
+        return _evaluate_noisy(method, model, dataset, noise, sigma, split, subset, max_images, data_root, grayscale,
+                               output, quiet)
     dataset = dataset or (card.dataset if card else "digits")
     levels = floats(sigma)
     noises = [proto.noise(s).spec for s in levels] or [noise or (card.noise if card else "gaussian:0.1")]
@@ -63,3 +68,32 @@ def evaluate(
         from ..report import write_sigma_report
 
         out.print(f"all levels: {write_sigma_report(root, results, proto, title=f'{method.name} on {dataset}')}")
+
+
+def _evaluate_noisy(method, model, dataset, noise, sigma, split, subset, max_images, data_root, grayscale, output,
+                    quiet):
+    """``--noisy``: real noisy images, no clean reference, nothing added."""
+    from ..data import load_dataset
+    from ..evaluation import write_results
+    from ..noreference import evaluate_without_reference
+    from ..progress import Progress
+    from ..report import write_noreference_report
+
+    if dataset is None:
+        raise ValueError("--noisy needs --dataset folder:PATH (the noisy images to evaluate)")
+    if noise or sigma:
+        raise ValueError("--noisy takes the images as they are; --noise/--sigma would add synthetic noise to them. "
+                         "Drop --noisy to evaluate against clean images with added noise")
+    data = load_dataset(dataset, split=split, root=data_root, subset=subset, grayscale=grayscale)
+    if max_images:
+        data = data.select(range(min(max_images, len(data))))
+    target = output or default_output(model, f"eval-{dataset.split('/')[-1].replace(':', '-')}-noisy")
+    with Progress(f"{method.name} (no reference)", len(data), quiet=quiet) as bar:
+        result = evaluate_without_reference(method.denoiser, data, progress=bar.callback)
+    write_results(result, target)
+    report = write_noreference_report(target, result, title=f"{method.name} on {data.name} (real noise)")
+    s = result.summary
+    out.print(f"{s['method']} on {s['dataset']} ({s['images']} noisy images, no reference): noise σ "
+              f"{s['sigma_in_mean'] * 255:.2f} -> {s['sigma_out_mean'] * 255:.2f} (8-bit), removed/input noise "
+              f"{s['removed_ratio_mean']:.3f}, removed-vs-edges correlation {s['edge_corr_mean']:.3f}")
+    out.print(f"report: {report}")
