@@ -97,6 +97,10 @@ def test_large_images_report_their_tiles():
     den.tile_progress = lambda done, total: seen.append((done, total))
     den(torch.rand(1, 1, 90, 117))
     assert seen == [(k, 12) for k in range(1, 13)]  # 3 rows x 4 columns of tiles, each reported once
+    x = torch.rand(2, 1, 90, 117)
+    one = den(x)
+    den.tile_batch = 5  # tiles through the network 5 at a time: the same result
+    assert (den(x) - one).abs().max() < 1e-6
 
 
 def test_progress_lines_in_logs_name_the_eta():

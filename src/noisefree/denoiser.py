@@ -47,15 +47,16 @@ def _window(length: int, margin: int, ramp: int, start_open: bool, end_open: boo
     return w
 
 
-def tiled(fn, x: torch.Tensor, *, tile: int, overlap: int, progress: Callable[[int, int], None] | None = None
-          ) -> torch.Tensor:
+def tiled(fn, x: torch.Tensor, *, tile: int, overlap: int, progress: Callable[[int, int], None] | None = None,
+          batch: int = 1) -> torch.Tensor:
     """Apply ``fn`` to overlapping ``tile`` x ``tile`` pieces of ``x`` (N, C, H, W) and blend them smoothly.
 
     In each overlap of ``overlap`` pixels a quarter next to each tile edge gets weight 0 and the middle
     half is a linear cross-fade. The result equals ``fn(x)`` wherever ``overlap // 4`` covers the network's
     receptive-field radius. Memory: the input, the output and one tile's work (the tiles form a grid, so
-    the summed blending weight is a product of two 1-D sums and needs no H x W map). ``progress(done,
-    total)`` is called after each tile.
+    the summed blending weight is a product of two 1-D sums and needs no H x W map). All tiles have one size,
+    so ``batch`` of them go through ``fn`` together (more work per call, ``batch`` tiles' memory).
+    ``progress(done, total)`` is called after each tile.
     """
     n, c, h, w = x.shape
     if overlap >= tile:
@@ -78,14 +79,14 @@ def tiled(fn, x: torch.Tensor, *, tile: int, overlap: int, progress: Callable[[i
     for x0, wx in cols:
         sum_x[x0:x0 + tw] += wx
     out = torch.zeros((n, c, h, w), dtype=torch.float32)
-    total, done = len(rows) * len(cols), 0
-    for y, wy in rows:
-        for x0, wx in cols:
-            piece = fn(x[:, :, y:y + th, x0:x0 + tw]).float().cpu()
-            out[:, :, y:y + th, x0:x0 + tw] += piece * (wy[:, None] * wx[None, :])
-            done += 1
+    places = [(y, wy, x0, wx) for y, wy in rows for x0, wx in cols]
+    for start in range(0, len(places), max(1, batch)):
+        group = places[start:start + max(1, batch)]
+        pieces = fn(torch.cat([x[:, :, y:y + th, x0:x0 + tw] for y, _, x0, _ in group])).float().cpu()
+        for k, (y, wy, x0, wx) in enumerate(group):
+            out[:, :, y:y + th, x0:x0 + tw] += pieces[k * n:(k + 1) * n] * (wy[:, None] * wx[None, :])
             if progress is not None:
-                progress(done, total)
+                progress(start + k + 1, len(places))
     return out.div_(sum_y[:, None]).div_(sum_x)
 
 
@@ -182,6 +183,7 @@ class NetworkDenoiser(Denoiser):
         self.name = card.name or card.architecture
         self.batch_size = batch_size
         self.tile, self.overlap, self.tile_pixels = tile, overlap, tile_pixels
+        self.tile_batch: int | None = None  # tiles per network call; None: 4 on CUDA, 1 elsewhere (memory)
         self._warned_sigma = False
 
     @property
@@ -210,8 +212,9 @@ class NetworkDenoiser(Denoiser):
             return forward_padded(self.inference_model, self.spec, t.to(self.device, torch.float32), s).float()
 
         if h * w > self.tile_pixels and not self.spec.fixed_size:
+            batch = self.tile_batch or (4 if self.device.type == "cuda" else 1)
             out = [tiled(lambda t, i=i: run(t, None if sigmas is None else sigmas[i:i + 1]), x[i:i + 1].cpu(),
-                         tile=self.tile, overlap=self.overlap, progress=self.tile_progress)
+                         tile=self.tile, overlap=self.overlap, progress=self.tile_progress, batch=batch)
                    for i in range(x.shape[0])]
         else:
             out = [run(x[i : i + self.batch_size], None if sigmas is None else sigmas[i : i + self.batch_size]).cpu()
