@@ -74,6 +74,8 @@ class RunConfig(BaseModel):
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     amp: bool = Field(True, description="bf16 mixed precision on CUDA")
     compile: bool = Field(False, description="torch.compile the model (CUDA only)")
+    nproc: int = Field(1, ge=1, description="processes on this machine (torchrun + DDP, one per GPU, or gloo on "
+                       "CPUs); the global batch is batch_size x nproc")
 
     @field_validator("noise")
     @classmethod

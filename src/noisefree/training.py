@@ -17,11 +17,9 @@ Run folder::
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +35,7 @@ from .config import RunConfig
 from .data import ImageSet, load_dataset
 from .denoiser import NetworkDenoiser, forward_padded
 from .devices import pick_device
+from .distributed import Dist, from_env
 from .evaluation import evaluate_images, write_results
 from .finetune import load_initial_weights
 from .metrics import psnr, ssim
@@ -44,6 +43,7 @@ from .models import build_model, get_spec
 from .noise import Gaussian, TorchRandom, corrupt, eval_noisy, parse_noise
 from .progress import Progress, console
 from .protocol import SMALL
+from .runs import eval_set, new_run_dir, slug, write_history
 
 __all__ = ["TrainingDiverged", "train"]
 
@@ -57,11 +57,15 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
     """Train a denoiser; returns the run folder. Give ``config`` for a new run or ``resume`` for an old one."""
     run = set_up(config, out=Path(out), resume=resume, quiet=quiet)
     steps = run.steps_per_epoch * (run.config.epochs - run.epoch)
-    with Progress(f"{run.run_dir.name}", steps, quiet=quiet) as bar:
+    with Progress(f"{run.run_dir.name}", steps, quiet=run.quiet) as bar:
         while not run.finished:
             train_one_epoch(run, bar)
             validate_and_save(run)
-    return final_evaluation(run)
+    if run.dist.main:
+        final_evaluation(run)
+    run.dist.barrier()
+    run.dist.close()
+    return run.run_dir
 
 
 # ---- the state of a run ----------------------------------------------------------------------------
@@ -87,6 +91,7 @@ class Run:
     val_pairs: list  # fixed (clean, noisy, sigma) validation batches on the device
     log: object
     quiet: bool = False
+    dist: Dist = field(default_factory=Dist)  # this process's rank among those training together
     history: list[dict] = field(default_factory=list)
     best_loss: float = math.inf
     bad_epochs: int = 0
@@ -115,6 +120,8 @@ class Run:
 
 def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     """Run folder, data on the device, model, optimiser; the saved state when resuming."""
+    d = from_env()
+    quiet = quiet or not d.main  # one process speaks
     log = (lambda *a, **k: None) if quiet else console.print
     state = None
     if resume is not None:
@@ -129,9 +136,22 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     elif config is None:
         raise ValueError("train() needs a config or resume=RUN_DIR")
     else:
-        run_dir = _new_run_dir(out, config.name or f"{config.model}-{_slug(config.dataset)}")
-        config.to_yaml(run_dir / "config.yaml")
+        if config.nproc > 1 and not d.active:
+            raise ValueError(f"nproc {config.nproc} needs one process each: run `noisefree train --nproc "
+                             f"{config.nproc} ...` or `torchrun --nproc_per_node {config.nproc} -m noisefree "
+                             "train ...`")
+        if d.active:
+            config = config.model_copy(update={"nproc": d.world})  # what really ran
+        run_dir = d.broadcast(new_run_dir(out, config.name or f"{config.model}-{slug(config.dataset)}")
+                              if d.main else None)
+        if d.main:
+            config.to_yaml(run_dir / "config.yaml")
+    if config.nproc > 1 and not d.active:  # a resumed multi-process run
+        raise ValueError(f"{run_dir} ran on {config.nproc} processes: resume it with `noisefree train --resume "
+                         f"{run_dir}` (which starts them) or under `torchrun --nproc_per_node {config.nproc}`")
     device = pick_device(config.device)
+    if d.active and device.type == "cuda":
+        device = torch.device("cuda", d.local_rank)
     if config.compile and device.type != "cuda":
         raise ValueError(f"--compile works on CUDA only; this run is on {device.type}. On a CPU, torch.compile's "
                          "first compilation made a 10-second epoch take over 100 s here, for no measured gain on "
@@ -166,12 +186,14 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
                  if config.schedule == "cosine" else torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0))
+    trained = (torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
+                                                         else None) if d.active else model)
     run = Run(config=config, run_dir=run_dir, device=device, model=model,
               kept=ema.module if ema is not None else model, ema=ema,
-              compiled=torch.compile(model) if config.compile else model, card=card, optimizer=optimizer,
-              scheduler=scheduler, generator=torch.Generator(device=device).manual_seed(config.seed), noise=noise,
-              train_set=train_set.to(device), val_set=val_set,
-              val_pairs=_validation_pairs(val_set, noise, config, device), log=log, quiet=quiet)
+              compiled=torch.compile(trained) if config.compile else trained, card=card, optimizer=optimizer,
+              scheduler=scheduler, generator=torch.Generator(device=device).manual_seed(_seed(config, d.rank)),
+              noise=noise, train_set=train_set.to(device), val_set=val_set,
+              val_pairs=_validation_pairs(val_set, noise, config, device), log=log, quiet=quiet, dist=d)
     if state is not None:
         _restore(run, state)
     n_params = sum(p.numel() for p in model.parameters())
@@ -190,7 +212,13 @@ def _restore(run: Run, state: dict) -> None:
         run.model.load_state_dict(last.state_dict())
     run.optimizer.load_state_dict(state["optimizer"])
     run.scheduler.load_state_dict(state["scheduler"])
-    run.generator.set_state(state["generator"])
+    generators = state.get("generators") or [state["generator"]]
+    if len(generators) == run.dist.world:
+        run.generator.set_state(generators[run.dist.rank])
+    else:  # another number of processes than before: fresh streams, still seeded
+        run.generator.manual_seed(_seed(run.config, run.dist.rank) + 7919 * len(state["history"]))
+        run.log(f"resuming with {run.dist.world} process(es) where {len(generators)} ran: the crops and noise "
+                "follow new seeded streams from here on")
     run.history, run.best_loss, run.bad_epochs = state["history"], state["best_loss"], state["bad_epochs"]
     run.epoch = len(run.history)
     run.log(f"[bold]resuming[/] {run.run_dir} after epoch {run.epoch}")
@@ -254,23 +282,26 @@ def _check_finite(run: Run, running: float, step: int) -> None:
 def validate_and_save(run: Run) -> None:
     """Score the kept weights on the fixed validation images; write checkpoints, state and history."""
     config = run.config
-    val = _validate(run)
+    val = run.dist.broadcast(_validate(run))  # the same on every rank; rank 0's decides
     improved = val["loss"] < run.best_loss - config.min_delta
     run.bad_epochs = 0 if improved else run.bad_epochs + 1
     run.best_loss = min(run.best_loss, val["loss"])
     run.epoch += 1
-    run.history.append({"epoch": run.epoch, "train_loss": run.loss_sum.item() / run.steps_per_epoch,
+    run.history.append({"epoch": run.epoch, "train_loss": run.dist.mean(run.loss_sum).item() / run.steps_per_epoch,
                         "val_loss": val["loss"], "val_psnr": val["psnr"], "val_ssim": val["ssim"],
                         "lr": run.optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - run.epoch_start})
+    generators = run.dist.gather(run.generator.get_state())  # each rank's random stream, for an exact resume
+    if not run.dist.main:
+        return
     epoch_card = run.card.model_copy(update={"epoch": run.epoch, "metrics": {"validation": val}})
     save_checkpoint(run.run_dir / "last", run.kept, epoch_card)
     if improved:
         save_checkpoint(run.run_dir / "best", run.kept, epoch_card)
     extra = {"model": run.model.state_dict(), "ema": run.ema.state_dict()} if run.ema is not None else {}
     torch.save({**extra, "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
-                "generator": run.generator.get_state(), "history": run.history, "best_loss": run.best_loss,
-                "bad_epochs": run.bad_epochs}, run.run_dir / "train_state.pt")
-    _write_history(run.history, run.run_dir / "history.csv")
+                "generator": generators[0], "generators": generators, "history": run.history,
+                "best_loss": run.best_loss, "bad_epochs": run.bad_epochs}, run.run_dir / "train_state.pt")
+    write_history(run.history, run.run_dir / "history.csv")
     h = run.history[-1]
     run.log(f"epoch {h['epoch']:>3}/{config.epochs}  train {h['train_loss']:.5f}  val {h['val_loss']:.5f}  "
             f"PSNR {h['val_psnr']:.2f} dB  SSIM {h['val_ssim']:.4f}  {h['seconds']:.1f} s{'  *' if improved else ''}")
@@ -305,7 +336,7 @@ def final_evaluation(run: Run) -> Path:
     config = run.config
     best_model, best_card = load_checkpoint(run.run_dir / "best.safetensors", device=run.device)
     denoiser = NetworkDenoiser(best_model, best_card, batch_size=max(64, config.batch_size))
-    test = _eval_set(config, run.val_set)
+    test = eval_set(config, run.val_set)
     with Progress("final evaluation", len(test), quiet=run.quiet) as bar:
         result = evaluate_images(denoiser, test, run.noise, clip=config.clip, seed=config.seed,
                                  progress=bar.callback)
@@ -323,19 +354,9 @@ def final_evaluation(run: Run) -> Path:
 
 # ---- helpers -------------------------------------------------------------------------------------------
 
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text.split("/")[-1] or text)[:40]
-
-
-def _new_run_dir(out: Path, name: str) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = out / f"{_slug(name)}-{stamp}"
-    k = 1
-    while run_dir.exists():
-        k += 1
-        run_dir = out / f"{_slug(name)}-{stamp}-{k}"
-    run_dir.mkdir(parents=True)
-    return run_dir
+def _seed(config: RunConfig, rank: int) -> int:
+    """Each process's own stream of crops and noise (rank 0: the run's seed, as in a single process)."""
+    return config.seed + 1_000_003 * rank
 
 
 def _validation_pairs(val_set: ImageSet, noise, config: RunConfig, device) -> list:
@@ -350,25 +371,3 @@ def _validation_pairs(val_set: ImageSet, noise, config: RunConfig, device) -> li
         pairs.append((clean.float().to(device), noisy.float().to(device),
                       None if sigma is None else sigma.float().to(device)))
     return pairs
-
-
-def _eval_set(config: RunConfig, val_set: ImageSet) -> ImageSet:
-    """Held-out data for the final evaluation: the dataset's test split, or the validation split for
-    datasets without one (folders)."""
-    dataset = config.eval_dataset or config.dataset
-    same = dataset == config.dataset and (config.eval_split, config.eval_subset) == (config.split, config.subset)
-    if (dataset.startswith("folder:") and dataset == config.dataset) or same:
-        test = val_set.to("cpu")
-    else:
-        test = load_dataset(dataset, split=config.eval_split, root=config.data_root, download=config.download,
-                            resize=config.resize, subset=config.eval_subset, grayscale=config.grayscale)
-    if config.eval_images:
-        test = test.select(np.arange(min(config.eval_images, len(test))))
-    return test
-
-
-def _write_history(history: list[dict], path: Path) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import typer
@@ -25,6 +27,7 @@ def train(
     RUN/config.yaml."""
     from ..api import train as api_train
     from ..config import RunConfig
+    from ..distributed import launch, under_torchrun
 
     given = sorted(f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None)
     if resume is not None:
@@ -32,9 +35,13 @@ def train(
             raise ValueError(f"--resume continues a run with its own {resume / 'config.yaml'}; "
                              f"{', '.join(given + ['--preset'] * bool(preset) + ['--config'] * bool(config))} "
                              "would be ignored. Edit that file (e.g. more epochs) or start a new run instead")
-        run_dir = api_train(resume=resume, out=out_dir, quiet=quiet)
+        cfg = RunConfig.from_yaml(resume / "config.yaml") if (resume / "config.yaml").is_file() else None
     else:
-        run_dir = api_train(RunConfig.resolve(preset=preset, config=config, overrides=overrides), out=out_dir,
-                            quiet=quiet)
-    out.print(f"run folder: {run_dir}")
-    out.print(f"report: {run_dir / 'report.md'}")
+        cfg = RunConfig.resolve(preset=preset, config=config, overrides=overrides)
+    if cfg is not None and cfg.nproc > 1 and not under_torchrun():  # one process per worker, under torchrun
+        raise typer.Exit(launch(cfg.nproc, sys.argv[1:]))
+    run_dir = api_train(resume=resume, out=out_dir, quiet=quiet) if resume is not None else api_train(
+        cfg, out=out_dir, quiet=quiet)
+    if os.environ.get("RANK", "0") == "0":
+        out.print(f"run folder: {run_dir}")
+        out.print(f"report: {run_dir / 'report.md'}")

@@ -1,0 +1,63 @@
+"""Training on two processes with torchrun + DDP on the CPU (gloo), as CI can: it finishes, learns, its
+checkpoint loads in one process, and it resumes."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import noisefree as nf
+from noisefree.distributed import Dist, launch
+
+
+def noisefree(*args, timeout=600):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "noisefree", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.mark.slow
+def test_two_processes_train_resume_and_load_in_one(tmp_path):
+    r = noisefree("train", "--dataset", "digits", "--subset", "0:600", "--model", "pool-ae", "--noise", "gaussian:0.3",
+                  "--epochs", "2", "--batch-size", "32", "--eval-images", "20", "--device", "cpu", "--nproc", "2",
+                  "--out", tmp_path, "-q")
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = next(tmp_path.iterdir())
+    assert r.stdout.count("run folder:") == 1  # rank 0 alone speaks
+    assert "nproc: 2" in (run / "config.yaml").read_text()
+    with open(run / "history.csv") as f:
+        history = list(csv.DictReader(f))
+    assert len(history) == 2 and float(history[1]["train_loss"]) < float(history[0]["train_loss"])
+    state = torch.load(run / "train_state.pt", weights_only=True)
+    assert len(state["generators"]) == 2 and not torch.equal(*state["generators"])  # each rank its own stream
+    den = nf.load(run)  # one process reads what two wrote
+    assert den(torch.rand(1, 1, 28, 28)).shape == (1, 1, 28, 28)
+
+    (run / "config.yaml").write_text((run / "config.yaml").read_text().replace("epochs: 2", "epochs: 3"))
+    r = noisefree("train", "--resume", run, "-q")
+    assert r.returncode == 0, r.stderr[-3000:]
+    with open(run / "history.csv") as f:
+        assert [h["epoch"] for h in csv.DictReader(f)] == ["1", "2", "3"]
+
+
+def test_nproc_in_one_process_says_how_to_launch(tmp_path):
+    with pytest.raises(ValueError, match="torchrun --nproc_per_node 2"):
+        nf.train(preset="demo", nproc=2, device="cpu", out=tmp_path, quiet=True)
+    assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_launch_leaves_nproc_to_torchrun(monkeypatch):
+    seen = []
+    monkeypatch.setattr(subprocess, "call", lambda cmd: seen.append(cmd) or 0)
+    assert launch(2, ["train", "--nproc", "2", "--epochs", "3", "--nproc=2"]) == 0
+    cmd = seen[0]
+    assert cmd[cmd.index("-m", 3) + 1:] == ["noisefree", "train", "--epochs", "3"]
+    assert "--nproc_per_node=2" in cmd and "--standalone" in cmd
+
+
+def test_a_single_process_is_rank_zero_of_one():
+    d = Dist()
+    assert d.main and not d.active and d.broadcast(5) == 5 and d.gather("x") == ["x"]
