@@ -61,3 +61,25 @@ def test_launch_leaves_nproc_to_torchrun(monkeypatch):
 def test_a_single_process_is_rank_zero_of_one():
     d = Dist()
     assert d.main and not d.active and d.broadcast(5) == 5 and d.gather("x") == ["x"]
+
+
+def test_denoise_under_torchrun_writes_each_file_once(tmp_path):
+    import numpy as np
+
+    from noisefree.io import read_image, write_image
+
+    from .conftest import smooth_image
+
+    for i in range(5):
+        write_image(tmp_path / "in" / f"f{i}.png", smooth_image(24, 24, seed=i), dtype="uint8")
+    (tmp_path / "in" / "broken.png").write_bytes(b"no")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m",
+                        "noisefree", "denoise", "median", tmp_path / "in", "-o", tmp_path / "out"],
+                       capture_output=True, text=True, timeout=300, env=env)
+    text = r.stdout + r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"f{i}.png" for i in range(5)]
+    for i in range(5):  # each file denoised by exactly one rank
+        assert text.count(f"denoised {tmp_path / 'in' / f'f{i}.png'}") == 1
+    assert text.count("broken.png") >= 1 and "rank 0:" in text and "rank 1:" in text
+    assert np.isfinite(read_image(tmp_path / "out" / "f0.png")[0]).all()

@@ -24,8 +24,14 @@ def denoise(
     device: str | None = typer.Option(None, help="cpu | cuda | mps (default: best available)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
-    """Denoise image files and folders; outputs keep the input's size, bit depth and channels."""
+    """Denoise image files and folders; outputs keep the input's size, bit depth and channels.
+
+    Under torchrun (`torchrun --nproc_per_node N -m noisefree denoise ...`) the files are shared out: each
+    process denoises every N-th one, so each is written once; a file that fails is reported and the rest go on."""
+    import torch
+
     from ..apply import denoise_jobs, find_jobs
+    from ..distributed import from_env
     from ..progress import Progress
     from ..resolve import looks_like_method, resolve
 
@@ -38,8 +44,12 @@ def denoise(
         model, args = (args[0], args[1:]) if looks_like_method(args[0]) else ("auto", args)
     if not args:
         raise ValueError("no input images: noisefree denoise [MODEL] INPUT... [-o OUT]")
-    den = resolve(model, device=device).denoiser
+    shard = from_env()  # under torchrun: this process takes every world-th file, so each is written once
+    den = resolve(model, device=f"cuda:{shard.local_rank}" if shard.active and device in (None, "cuda")
+                  and torch.cuda.is_available() else device).denoiser
     jobs, problems = find_jobs(args, output)
+    jobs = jobs[shard.rank::shard.world]
+    problems = problems if shard.main else []
     for _, why in problems:
         err.print(f"[red]skipped[/] {why}", highlight=False)
     with Progress("denoising", len(jobs), quiet=quiet, out=err) as bar:
@@ -51,6 +61,8 @@ def denoise(
 
         report = denoise_jobs(den, jobs, sigma=sigma, dtype=dtype, overwrite=overwrite, on_file=on_file)
     failed = len(report.failed) + len(problems)
-    out.print(f"{len(report.written)} image(s) written to {output}; {failed} skipped")
-    if failed or not report.written:
+    who = f"rank {shard.rank}: " if shard.active else ""
+    out.print(f"{who}{len(report.written)} image(s) written to {output}; {failed} skipped")
+    shard.close()
+    if failed or not (report.written or shard.active):
         raise typer.Exit(1)
