@@ -123,32 +123,7 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     d = from_env()
     quiet = quiet or not d.main  # one process speaks
     log = (lambda *a, **k: None) if quiet else console.print
-    state = None
-    if resume is not None:
-        run_dir = Path(resume)
-        if not (run_dir / "config.yaml").is_file():
-            raise FileNotFoundError(f"{run_dir}: not a run folder (no config.yaml); nothing to resume")
-        config = RunConfig.from_yaml(run_dir / "config.yaml")
-        if (run_dir / "train_state.pt").is_file():
-            state = torch.load(run_dir / "train_state.pt", map_location="cpu", weights_only=True)
-        else:
-            log(f"{run_dir}: no epoch had finished before the run stopped; starting it from the beginning")
-    elif config is None:
-        raise ValueError("train() needs a config or resume=RUN_DIR")
-    else:
-        if config.nproc > 1 and not d.active:
-            raise ValueError(f"nproc {config.nproc} needs one process each: run `noisefree train --nproc "
-                             f"{config.nproc} ...` or `torchrun --nproc_per_node {config.nproc} -m noisefree "
-                             "train ...`")
-        if d.active:
-            config = config.model_copy(update={"nproc": d.world})  # what really ran
-        run_dir = d.broadcast(new_run_dir(out, config.name or f"{config.model}-{slug(config.dataset)}")
-                              if d.main else None)
-        if d.main:
-            config.to_yaml(run_dir / "config.yaml")
-    if config.nproc > 1 and not d.active:  # a resumed multi-process run
-        raise ValueError(f"{run_dir} ran on {config.nproc} processes: resume it with `noisefree train --resume "
-                         f"{run_dir}` (which starts them) or under `torchrun --nproc_per_node {config.nproc}`")
+    config, run_dir, state = _open_run(config, out, resume, d, log)
     device = pick_device(config.device)
     if d.active and device.type == "cuda":
         device = torch.device("cuda", d.local_rank)
@@ -200,6 +175,36 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     log(f"[bold]noisefree[/] {config.model} ({n_params:,} parameters) on {config.dataset}: {len(train_set)} "
         f"training / {len(val_set)} validation images, noise {noise.spec}, device {device}")
     return run
+
+
+def _open_run(config: RunConfig | None, out: Path, resume, d: Dist, log) -> tuple[RunConfig, Path, dict | None]:
+    """The configuration, the run folder (made by rank 0 for a new run) and the saved state to resume from."""
+    state = None
+    if resume is not None:
+        run_dir = Path(resume)
+        if not (run_dir / "config.yaml").is_file():
+            raise FileNotFoundError(f"{run_dir}: not a run folder (no config.yaml); nothing to resume")
+        config = RunConfig.from_yaml(run_dir / "config.yaml")
+        if config.nproc > 1 and not d.active:
+            raise ValueError(f"{run_dir} ran on {config.nproc} processes: resume it with `noisefree train --resume "
+                             f"{run_dir}` (which starts them) or under `torchrun --nproc_per_node {config.nproc}`")
+        if (run_dir / "train_state.pt").is_file():
+            state = torch.load(run_dir / "train_state.pt", map_location="cpu", weights_only=True)
+        else:
+            log(f"{run_dir}: no epoch had finished before the run stopped; starting it from the beginning")
+        return config, run_dir, state
+    if config is None:
+        raise ValueError("train() needs a config or resume=RUN_DIR")
+    if config.nproc > 1 and not d.active:
+        raise ValueError(f"nproc {config.nproc} needs one process each: run `noisefree train --nproc "
+                         f"{config.nproc} ...` or `torchrun --nproc_per_node {config.nproc} -m noisefree train ...`")
+    if d.active:
+        config = config.model_copy(update={"nproc": d.world})  # what really ran
+    run_dir = d.broadcast(new_run_dir(out, config.name or f"{config.model}-{slug(config.dataset)}") if d.main
+                          else None)
+    if d.main:
+        config.to_yaml(run_dir / "config.yaml")
+    return config, run_dir, state
 
 
 def _restore(run: Run, state: dict) -> None:

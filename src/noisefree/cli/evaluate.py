@@ -46,12 +46,13 @@ def evaluate(
     noises = [proto.noise(s).spec for s in levels] or [noise or (card.noise if card else "gaussian:0.1")]
     clip = clip if clip is not None else (card.clip if card else True)
     tag = f"eval-{dataset.split('/')[-1].replace(':', '-')}"
-    if len(levels) > 1:  # one folder per level below one report over all of them
-        root = output or default_output(model, f"{tag}-sigma{'-'.join(f'{s:g}' for s in levels)}")
+    root = output if levels else None  # levels: one folder each (below -o, or their own), and with several of
+    if len(levels) > 1 and root is None:  # them one report over all, above those folders
+        root = default_output(model, f"{tag}-sigma{'-'.join(f'{s:g}' for s in levels)}")
     results = []
     for nz, level in zip(noises, levels or [None]):
         label = f"sigma{level:g}" if level is not None else None
-        if len(levels) > 1:
+        if root is not None:
             target = root / label
         else:
             target = output or default_output(model, f"{tag}-{(label or nz).replace(':', '')}")
