@@ -152,7 +152,7 @@ def crops_figure(data: Path, out: Path) -> None:
 
     cases = [("gray-blind", data / "gray" / "set12", 4, (60, 60, 128)),
              ("color-blind", data / "color" / "cbsd68", 3, (100, 150, 128))]
-    fig, axes = plt.subplots(len(cases), 4, figsize=(12, 3.2 * len(cases)))
+    fig, axes = plt.subplots(len(cases), 4, figsize=(12, 3.5 * len(cases)), layout="constrained")
     for row, (name, folder, index, (y, x, size)) in zip(axes, cases):
         path = sorted(folder.iterdir())[index]
         clean, _ = read_image(path)
@@ -173,7 +173,7 @@ def crops_figure(data: Path, out: Path) -> None:
                 title += f"  {10 * np.log10(1 / mse):.2f} dB"
             ax.set_title(f"{title}\n{path.name}, sigma 25", fontsize=9)
             ax.axis("off")
-    fig.tight_layout()
+    # constrained layout keeps the two-line titles clear of the row above
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)

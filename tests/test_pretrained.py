@@ -50,6 +50,27 @@ def test_all_four_are_shipped_small_and_described():
     assert total <= 40e6
 
 
+def test_gray_blind_follows_the_sigma_slider():
+    den = nf.load("gray-blind", device="cpu")
+    assert den.takes_sigma and den.card.takes_sigma  # a noise-level map, FFDNet/DRUNet style
+    clean = smooth_image(96, 96, seed=4)
+    noisy = (clean + 25 / 255 * np.random.default_rng(2).standard_normal(clean.shape)).astype(np.float32)
+    gentle, strong = den(noisy, sigma=5 / 255), den(noisy, sigma=50 / 255)
+    assert np.abs(strong - gentle).mean() > 1e-3  # the slider changes the result...
+    rough = lambda img: np.abs(np.diff(img, axis=1)).mean()  # noqa: E731
+    assert rough(strong) < rough(gentle)  # ...and more sigma smooths more
+    right, estimated = den(noisy, sigma=25 / 255), den(noisy)  # sigma estimated per image when not given
+    assert psnr_np(np.clip(estimated, 0, 1), clean) > psnr_np(np.clip(noisy, 0, 1), clean) + 5
+    assert psnr_np(np.clip(right, 0, 1), clean) > psnr_np(np.clip(gentle, 0, 1), clean)
+
+
+def test_color_blind_ignores_sigma_and_says_so():
+    den = nf.load("color-blind", device="cpu")
+    assert not den.takes_sigma
+    with pytest.warns(UserWarning, match="color-blind takes no noise level"):
+        den(smooth_image(32, 32, channels=3), sigma=0.1)
+
+
 @pytest.mark.parametrize("name,channels,sigma,size", [("gray-blind", 1, 25 / 255, 96),
                                                        ("color-blind", 3, 25 / 255, 96),
                                                        ("cifar10", 3, 0.2, 32)])
