@@ -24,6 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import noisefree as nf
 from common import ROOT, hardware, replace_block
+from noisefree.denoiser import NetworkDenoiser
 from noisefree.models import build_model
 from noisefree.noise import Gaussian, TorchRandom, corrupt
 from noisefree.pretrained import list_pretrained
@@ -87,8 +88,6 @@ def main():
     rows = []
     models = [(name, nf.load(name, device=args.device)) for name in list_pretrained()]
     dncnn = build_model("dncnn", channels=1)  # the published DnCNN-B size (17 layers, 64 features), untrained
-    from noisefree.denoiser import NetworkDenoiser
-
     models.append(("dncnn (17x64, for scale)", NetworkDenoiser(dncnn, {"architecture": "dncnn", "channels": 1})
                    .to(args.device)))
     for name, den in models:

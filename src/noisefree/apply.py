@@ -80,9 +80,13 @@ def denoise_files(denoiser: Denoiser, inputs, out_dir, *, sigma: float | None = 
 
 
 def _output_path(dst: Path, read_format: str, dtype: str | None) -> Path:
-    if dtype == "float32" and dst.suffix.lower() not in (".tif", ".tiff"):
-        return dst.with_name(dst.name + ".tif") if dst.suffix.lower() not in WRITE_SUFFIXES else dst.with_suffix(".tif")
-    if dst.suffix.lower() in WRITE_SUFFIXES:
+    """``dst`` with a suffix that can hold the result: .tif for float32, else its own if writable, else the
+    input's format (PNG where that cannot be written). An image suffix is replaced; any other name gains one."""
+    suffix = dst.suffix.lower()
+    if dtype == "float32":
+        want = suffix if suffix in (".tif", ".tiff") else ".tif"
+    elif suffix in WRITE_SUFFIXES:
         return dst
-    suffix = read_format if read_format in WRITE_SUFFIXES else ".png"
-    return dst.with_suffix(suffix) if dst.suffix.lower() == ".gif" else dst.with_name(dst.name + suffix)
+    else:
+        want = read_format if read_format in WRITE_SUFFIXES else ".png"
+    return dst.with_suffix(want) if suffix in IMAGE_SUFFIXES else dst.with_name(dst.name + want)

@@ -8,7 +8,6 @@ with a message naming the file, before any of its content is interpreted.
 
 from __future__ import annotations
 
-import json
 import struct
 from pathlib import Path
 
@@ -32,13 +31,13 @@ def save_checkpoint(stem, model: nn.Module, card: ModelCard | dict) -> Path:
     """Write ``stem.safetensors`` and ``stem.json``; returns the safetensors path."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    text = ModelCard.of(card).to_json()
+    card = ModelCard.of(card)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     weights = stem.with_suffix(".safetensors")
     tmp = weights.with_suffix(".safetensors.tmp")
-    save_file(tensors, str(tmp), metadata={"noisefree_card": json.dumps(json.loads(text))})
+    save_file(tensors, str(tmp), metadata={"noisefree_card": card.model_dump_json()})
     tmp.replace(weights)  # atomic: a crash mid-write never leaves a broken checkpoint
-    stem.with_suffix(".json").write_text(text)
+    stem.with_suffix(".json").write_text(card.to_json())
     return weights
 
 

@@ -11,11 +11,17 @@ import torch
 __all__ = ["machine_description", "pick_device"]
 
 
-def pick_device(name: str | torch.device | None = "auto") -> torch.device:
+def pick_device(name: str | torch.device | None = "auto", *, local_rank: int | None = None) -> torch.device:
     """``"auto"`` (or None): CUDA if present, else Apple's MPS, else the CPU. Any other name (``cpu``,
-    ``cuda``, ``cuda:1``, ``mps``) is checked for availability and returned as a :class:`torch.device`."""
-    if isinstance(name, torch.device):
-        return name
+    ``cuda``, ``cuda:1``, ``mps``) is checked for availability and returned as a :class:`torch.device`.
+    ``local_rank`` (one process per GPU, under torchrun): CUDA without an index means ``cuda:local_rank``."""
+    device = name if isinstance(name, torch.device) else _named_device(name)
+    if local_rank is not None and device.type == "cuda" and device.index is None:
+        return torch.device("cuda", local_rank)
+    return device
+
+
+def _named_device(name: str | None) -> torch.device:
     name = (name or "auto").strip().lower()
     if name == "auto":
         if torch.cuda.is_available():

@@ -48,21 +48,25 @@ def _show(ax, img):
     ax.set_yticks([])
 
 
+def _image_grid(rows: list[tuple[str, list, list]], path) -> Path:
+    """Images in labelled rows: each row is (label, images, one title or None per image)."""
+    n = len(rows[0][1])
+    fig = Figure(figsize=(1.6 * n + 0.8, 1.74 * len(rows)))
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for i, (label, images, titles) in enumerate(rows):
+        for j, (img, title) in enumerate(zip(images, titles)):
+            _show(axes[i, j], img)
+            if title:
+                axes[i, j].set_title(title, fontsize=8)
+        axes[i, 0].set_ylabel(label)
+    return _save(fig, path)
+
+
 def plot_samples(samples: dict, rows: list[dict], path) -> Path:
     n = len(samples["clean"])
-    fig = Figure(figsize=(1.6 * n + 0.8, 5.2))
-    axes = fig.subplots(3, n, squeeze=False)
-    for j in range(n):
-        r = rows[j]
-        for i, (key, label) in enumerate((("clean", "original"), ("noisy", "noisy"), ("denoised", "denoised"))):
-            _show(axes[i, j], samples[key][j])
-            if key == "noisy":
-                axes[i, j].set_title(f"{r['noisy_psnr']:.1f} dB", fontsize=8)
-            elif key == "denoised":
-                axes[i, j].set_title(f"{r['psnr']:.1f} dB", fontsize=8)
-            if j == 0:
-                axes[i, j].set_ylabel(label)
-    return _save(fig, path)
+    return _image_grid([("original", samples["clean"], [None] * n),
+                        ("noisy", samples["noisy"], [f"{r['noisy_psnr']:.1f} dB" for r in rows[:n]]),
+                        ("denoised", samples["denoised"], [f"{r['psnr']:.1f} dB" for r in rows[:n]])], path)
 
 
 def plot_histograms(rows: list[dict], path) -> Path:
@@ -221,15 +225,8 @@ def write_noreference_report(out_dir, result: EvalResult, *, title: str):
     s = result.summary
     n = len(result.samples["noisy"])
     if n:
-        fig = Figure(figsize=(2.2 * n + 0.6, 4.6))
-        axes = fig.subplots(2, n, squeeze=False)
-        for j in range(n):
-            for i, key in enumerate(("noisy", "denoised")):
-                _show(axes[i, j], result.samples[key][j])
-                if j == 0:
-                    axes[i, j].set_ylabel(key)
-            axes[0, j].set_title(f"σ≈{result.rows[j]['sigma_in'] * 255:.1f}/255", fontsize=8)
-        _save(fig, out_dir / "figures" / "samples.png")
+        _image_grid([("noisy", result.samples["noisy"], [f"σ≈{r['sigma_in'] * 255:.1f}/255" for r in result.rows[:n]]),
+                     ("denoised", result.samples["denoised"], [None] * n)], out_dir / "figures" / "samples.png")
     lines = [f"# {title}\n", f"{s['images']} images of `{s['dataset']}`, taken as noisy as they are: no clean "
              "reference, no noise added. What the numbers mean: see `noisefree.noreference`.\n",
              "| | mean ± std | ideal |", "|---|---|---|",

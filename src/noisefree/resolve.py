@@ -14,7 +14,9 @@ by name, without running their code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .card import ModelCard
@@ -37,9 +39,15 @@ class UnknownMethodError(FileNotFoundError):
 @dataclass(frozen=True)
 class Method:
     denoiser: Denoiser
-    identity: str  # changes whenever the output could: a checkpoint's SHA-256, a classical method's rule
-    kind: str  # "shipped", "auto", "classical" or "checkpoint"
+    identify: Callable[[], str] = field(repr=False, compare=False)  # see identity
+    kind: str = "object"  # "shipped", "auto", "classical", "checkpoint" or "object"
     path: Path | None = None  # the run folder or file a checkpoint came from
+
+    @cached_property
+    def identity(self) -> str:
+        """What defines the output (a checkpoint's SHA-256, a shipped model's sum, a classical method's rule),
+        for result caches; worked out when first asked, so loading alone never hashes a weights file."""
+        return self.identify()
 
     @property
     def card(self) -> ModelCard | None:
@@ -70,23 +78,23 @@ def resolve(name_or_path, *, device=None) -> Method:
     if isinstance(name_or_path, Method):
         return name_or_path
     if isinstance(name_or_path, Denoiser):
-        return Method(name_or_path, f"object:{id(name_or_path)}", "object")
+        return Method(name_or_path, lambda: f"object:{id(name_or_path)}", "object")
     name = str(name_or_path)
     path = Path(name)
     shipped = list_pretrained()
     if path.exists():
         model, card = load_checkpoint(path, device=pick_device(device))
         den = NetworkDenoiser(model, card)
-        return Method(den, f"checkpoint:{sha256(find_checkpoint(path))}", "checkpoint", path)
+        return Method(den, lambda: f"checkpoint:{sha256(find_checkpoint(path))}", "checkpoint", path)
     if name in shipped:
-        return Method(load_pretrained(name, device=device), f"shipped:{name}@{shipped[name]['weights_sha256']}",
-                      "shipped")
+        return Method(load_pretrained(name, device=device),
+                      lambda: f"shipped:{name}@{shipped[name]['weights_sha256']}", "shipped")
     if name == "auto":
         parts = ",".join(f"{n}@{e['weights_sha256']}" for n, e in sorted(shipped.items()))
-        return Method(AutoDenoiser(device=device), f"auto:{parts}", "auto")
+        return Method(AutoDenoiser(device=device), lambda: f"auto:{parts}", "auto")
     if name in CLASSICAL:
         den = ClassicalDenoiser(name)
-        return Method(den, f"classical:{den.identity}", "classical")
+        return Method(den, lambda: f"classical:{den.identity}", "classical")
     raise UnknownMethodError(f"{name}: neither a checkpoint or run folder on disk nor a known method name "
                              f"(shipped: {', '.join(shipped) or 'none'}; auto; classical: {', '.join(CLASSICAL)}; "
                              "see `noisefree models`)")

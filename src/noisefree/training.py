@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -112,8 +113,17 @@ class Run:
         n = len(self.train_set) * (self.config.patches_per_image if self.config.patch_size else 1)
         return math.ceil(n / self.config.batch_size)
 
+    @cached_property
+    def spec(self):
+        return get_spec(self.config.model)
+
+    @property
+    def loss_fn(self):
+        return F.mse_loss if self.config.loss == "mse" else F.l1_loss
+
     def forward(self, model: nn.Module, x: torch.Tensor, sigma) -> torch.Tensor:
-        return forward_padded(model, get_spec(self.config.model), x, sigma)
+        """``model(x, sigma)`` padded to the sizes the architecture takes (networks without a map ignore σ)."""
+        return forward_padded(model, self.spec, x, sigma)
 
 
 # ---- set-up ------------------------------------------------------------------------------------------
@@ -124,9 +134,7 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     quiet = quiet or not d.main  # one process speaks
     log = (lambda *a, **k: None) if quiet else console.print
     config, run_dir, state = _open_run(config, out, resume, d, log)
-    device = pick_device(config.device)
-    if d.active and device.type == "cuda":
-        device = torch.device("cuda", d.local_rank)
+    device = pick_device(config.device, local_rank=d.local_rank if d.active else None)
     if config.compile and device.type != "cuda":
         raise ValueError(f"--compile works on CUDA only; this run is on {device.type}. On a CPU, torch.compile's "
                          "first compilation made a 10-second epoch take over 100 s here, for no measured gain on "
@@ -241,7 +249,6 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
                           generator=run.generator)
     order = torch.randperm(images.shape[0], generator=run.generator, device=device)
     use_bf16 = config.amp and device.type == "cuda" and torch.cuda.is_bf16_supported()
-    loss_fn = F.mse_loss if config.loss == "mse" else F.l1_loss
     rng = TorchRandom(run.generator)
     run.loss_sum = torch.zeros((), device=device)
     run.epoch_start = time.perf_counter()
@@ -256,8 +263,8 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
         if device.type == "cuda":
             noisy = noisy.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            pred = run.forward(run.compiled, noisy, sigma if run.card.takes_sigma else None)
-        loss = loss_fn(pred.float(), clean)
+            pred = run.forward(run.compiled, noisy, sigma)
+        loss = run.loss_fn(pred.float(), clean)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
@@ -317,11 +324,10 @@ def validate_and_save(run: Run) -> None:
 @torch.no_grad()
 def _validate(run: Run) -> dict:
     run.kept.eval()
-    loss_fn = F.mse_loss if run.config.loss == "mse" else F.l1_loss
     losses, psnrs, ssims, n = 0.0, [], [], 0
     for clean, noisy, sigma in run.val_pairs:
-        out = run.forward(run.kept, noisy, sigma if run.card.takes_sigma else None).float()
-        losses += loss_fn(out, clean, reduction="sum").item() / clean[0].numel()
+        out = run.forward(run.kept, noisy, sigma).float()
+        losses += run.loss_fn(out, clean, reduction="sum").item() / clean[0].numel()
         n += clean.shape[0]
         out = SMALL.finish(out)
         psnrs += psnr(out, clean).tolist()

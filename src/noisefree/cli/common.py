@@ -79,10 +79,10 @@ def config_options(fn):
 
 def _option_type(annotation) -> tuple[type, list[str]]:
     """The command-line type of a config field: bool, int, float or str (Literal choices listed; dicts as JSON)."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if typing.get_origin(annotation) is typing.Literal:
         return str, [str(a) for a in typing.get_args(annotation)]
-    if args and typing.get_origin(annotation) is not typing.Literal and len(args) == 1:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) == 1:  # X | None
         return _option_type(args[0])
     if annotation in (bool, int, float):
         return annotation, []

@@ -28,9 +28,8 @@ def denoise(
 
     Under torchrun (`torchrun --nproc_per_node N -m noisefree denoise ...`) the files are shared out: each
     process denoises every N-th one, so each is written once; a file that fails is reported and the rest go on."""
-    import torch
-
     from ..apply import denoise_jobs, find_jobs
+    from ..devices import pick_device
     from ..distributed import from_env
     from ..progress import Progress
     from ..resolve import looks_like_method, resolve
@@ -45,8 +44,7 @@ def denoise(
     if not args:
         raise ValueError("no input images: noisefree denoise [MODEL] INPUT... [-o OUT]")
     shard = from_env()  # under torchrun: this process takes every world-th file, so each is written once
-    den = resolve(model, device=f"cuda:{shard.local_rank}" if shard.active and device in (None, "cuda")
-                  and torch.cuda.is_available() else device).denoiser
+    den = resolve(model, device=pick_device(device, local_rank=shard.local_rank if shard.active else None)).denoiser
     jobs, problems = find_jobs(args, output)
     jobs = jobs[shard.rank::shard.world]
     problems = problems if shard.main else []

@@ -3,17 +3,17 @@
 
 from .estimate import estimate_noise_sigma, estimate_noise_sigma_sampled, estimate_poisson_gaussian
 from .models import (
-                     Compose,
-                     Gaussian,
-                     Masking,
-                     Noise,
-                     Poisson,
-                     PoissonGaussian,
-                     SaltPepper,
-                     Speckle,
-                     corrupt,
-                     eval_noisy,
-                     parse_noise,
+    Compose,
+    Gaussian,
+    Masking,
+    Noise,
+    Poisson,
+    PoissonGaussian,
+    SaltPepper,
+    Speckle,
+    corrupt,
+    eval_noisy,
+    parse_noise,
 )
 from .random import NumpyRandom, TorchRandom
 
