@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .data import check_dataset_spec
 from .models import get_spec
@@ -43,6 +43,11 @@ class RunConfig(BaseModel):
     patch_size: int | None = Field(None, ge=8, description="train on random crops of this size")
     patches_per_image: int = Field(8, ge=1, description="crops per image and epoch (with patch_size)")
     augment: bool = Field(False, description="random flips and 90-degree rotations")
+    noisy: bool = Field(False, description="the dataset's images are already noisy: they are the network's input "
+                        "as they are, nothing is added, there is no clean reference (train with n2v, n2v2, ne2ne, "
+                        "or n2n with pair_dataset)")
+    pair_dataset: str | None = Field(None, description="n2n on real pairs: folder:PATH with a second noisy image "
+                                     "of each scene, under the same relative file name as in dataset")
     # evaluation after training
     eval_dataset: str | None = Field(None, description="dataset of the final evaluation (default: the training one)")
     eval_split: Literal["train", "test"] = Field("test", description="split of the final evaluation")
@@ -52,6 +57,15 @@ class RunConfig(BaseModel):
     noise: str = Field("gaussian:0.1", description="e.g. gaussian:0.1, gaussian:0-0.2, saltpepper:0.02, masking:0.3, "
                        "poisson:30, speckle:0.1, combined with +")
     clip: bool = Field(True, description="clip the noisy image to [0, 1]")
+    fixed_noise: bool | None = Field(None, description="draw one noisy realization per training image once (two "
+                                     "for n2n) instead of fresh noise every batch; default: on for self-supervised "
+                                     "objectives, off for supervised")
+    # objective
+    objective: Literal["supervised", "n2n", "n2v", "n2v2", "ne2ne"] = Field(
+        "supervised", description="what the network learns from: clean images (supervised), noisy pairs (n2n), "
+        "single noisy images (n2v, n2v2: blind spot; ne2ne: Neighbor2Neighbor)")
+    objective_args: dict = Field(default_factory=dict, description='the objective\'s arguments (JSON on the command '
+                                 'line): n2v/n2v2 \'{"fraction": 0.02, "radius": 2}\', ne2ne \'{"gamma": 2}\'')
     # model
     model: str = Field("dncnn", description="architecture (see `noisefree models`)")
     model_args: dict = Field(default_factory=dict, description='architecture arguments (JSON on the command line, '
@@ -88,12 +102,12 @@ class RunConfig(BaseModel):
         get_spec(v)  # KeyError lists the known models
         return v
 
-    @field_validator("dataset", "eval_dataset")
+    @field_validator("dataset", "eval_dataset", "pair_dataset")
     @classmethod
     def _dataset_form(cls, v: str | None) -> str | None:
         return v if v is None else check_dataset_spec(v)
 
-    @field_validator("model_args", mode="before")
+    @field_validator("model_args", "objective_args", mode="before")
     @classmethod
     def _model_args_json(cls, v):
         if isinstance(v, str):
@@ -104,6 +118,30 @@ class RunConfig(BaseModel):
             if not isinstance(v, dict):
                 raise ValueError(f"expected a JSON object such as '{{\"width\": 32}}', got {v!r}")
         return v
+
+    @model_validator(mode="after")
+    def _objective_fits_data(self):
+        from .objectives import make_objective
+
+        objective = make_objective(self.objective, self.objective_args, loss=self.loss)
+        if self.noisy and not objective.self_supervised:
+            raise ValueError("supervised training needs clean images, and noisy says there are none: choose "
+                             "--objective n2v2, ne2ne or n2v (single noisy images), or n2n with --pair-dataset")
+        if self.noisy and self.objective == "n2n" and not self.pair_dataset:
+            raise ValueError("n2n on noisy images needs a second noisy image of each scene: --pair-dataset "
+                             "folder:PATH (same file names); with single noisy images use n2v2 or ne2ne")
+        if self.pair_dataset and not (self.noisy and self.objective == "n2n"):
+            raise ValueError("pair_dataset is for n2n on real noisy pairs: add --noisy --objective n2n, or drop it")
+        if self.fixed_noise is False and objective.self_supervised and not self.noisy:
+            raise ValueError(f"{self.objective} on clean images with fresh noise every batch would learn from many "
+                             "noisy copies of each image, which amounts to seeing the clean one: leave fixed_noise "
+                             "on (one fixed noisy realization per image)")
+        return self
+
+    @property
+    def uses_fixed_noise(self) -> bool:
+        """Whether training draws its noise once per image (see :mod:`noisefree.training_data`)."""
+        return not self.noisy and (self.fixed_noise if self.fixed_noise is not None else self.objective != "supervised")
 
     # ---- one merge: preset or YAML file, then overrides -----------------------------------------
     @classmethod
@@ -146,7 +184,8 @@ class RunConfig(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg'].removeprefix('Value error, ')}"
+                                 for e in exc.errors())
             raise ConfigError(f"{source}: {problems}") from None
         except KeyError as exc:
             raise ConfigError(f"{source}: {exc.args[0]}") from None

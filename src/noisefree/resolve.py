@@ -5,6 +5,8 @@ checkpoint files apart. ``nf.load``, every command and the benchmark go through 
     method = resolve("nlm")               # a classical method   -> "classical"
     method = resolve("runs/demo-2026...") # a run folder, or a .safetensors/.json checkpoint -> "checkpoint"
     method = resolve("auto")              # gray-blind or color-blind by each image's channels -> "auto"
+    method = resolve("vst:bm3d")          # any of these on Poisson-Gaussian data, through the Anscombe
+    method = resolve("vst:0.01,0.0004:gray-blind")  # transform (a, b estimated per image, or given) -> "vst"
     method.denoiser(noisy, sigma=None)    # the one call every method answers
     method.identity                       # what defines its output (content checksums), for result caches
 
@@ -40,7 +42,7 @@ class UnknownMethodError(FileNotFoundError):
 class Method:
     denoiser: Denoiser
     identify: Callable[[], str] = field(repr=False, compare=False)  # see identity
-    kind: str = "object"  # "shipped", "auto", "classical", "checkpoint" or "object"
+    kind: str = "object"  # "shipped", "auto", "classical", "checkpoint", "vst" or "object"
     path: Path | None = None  # the run folder or file a checkpoint came from
 
     @cached_property
@@ -70,7 +72,22 @@ def looks_like_method(arg: str) -> bool:
         return any((path / name).is_file() for name in CHECKPOINT_NAMES)
     if path.is_file():
         return path.suffix.lower() in MODEL_SUFFIXES
+    if arg.startswith("vst:"):
+        return looks_like_method(_vst_parts(arg)[2])
     return arg in known_names()
+
+
+def _vst_parts(name: str) -> tuple[float | None, float | None, str]:
+    """``vst:NAME`` or ``vst:A,B:NAME`` -> (a, b, NAME)."""
+    rest = name[len("vst:"):]
+    head, sep, tail = rest.partition(":")
+    if sep and "," in head:
+        try:
+            a, b = (float(v) for v in head.split(","))
+            return a, b, tail
+        except ValueError:
+            pass
+    return None, None, rest
 
 
 def resolve(name_or_path, *, device=None) -> Method:
@@ -92,10 +109,17 @@ def resolve(name_or_path, *, device=None) -> Method:
     if name == "auto":
         parts = ",".join(f"{n}@{e['weights_sha256']}" for n, e in sorted(shipped.items()))
         return Method(AutoDenoiser(device=device), lambda: f"auto:{parts}", "auto")
+    if name.startswith("vst:") and not path.exists():
+        from .vst import VSTDenoiser
+
+        a, b, inner_name = _vst_parts(name)
+        inner = resolve(inner_name, device=device)
+        return Method(VSTDenoiser(inner.denoiser, a=a, b=b), lambda: f"vst:{a},{b}:{inner.identity}", "vst",
+                      inner.path)
     if name in CLASSICAL:
         den = ClassicalDenoiser(name)
         return Method(den, lambda: f"classical:{den.identity}", "classical")
     raise UnknownMethodError(f"{name}: neither a checkpoint or run folder on disk nor a known method name "
                              f"(shipped: {', '.join(shipped) or 'none'}; auto; classical: {', '.join(CLASSICAL)}; "
-                             "see `noisefree models`)")
+                             "vst:NAME for Poisson-Gaussian data; see `noisefree models`)")
 

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import __version__
@@ -42,9 +41,11 @@ from .finetune import load_initial_weights
 from .metrics import psnr, ssim
 from .models import build_model, get_spec
 from .noise import Gaussian, TorchRandom, corrupt, eval_noisy, parse_noise
+from .objectives import Objective, make_objective
 from .progress import Progress, console
 from .protocol import SMALL
 from .runs import eval_set, new_run_dir, slug, write_history
+from .training_data import PAIR_SEED, TrainingData, fixed_views, match_pairs, real_views
 
 __all__ = ["TrainingDiverged", "train"]
 
@@ -87,9 +88,10 @@ class Run:
     scheduler: torch.optim.lr_scheduler.LRScheduler
     generator: torch.Generator
     noise: object
-    train_set: ImageSet
-    val_set: ImageSet
-    val_pairs: list  # fixed (clean, noisy, sigma) validation batches on the device
+    objective: Objective
+    train_data: TrainingData
+    val_set: ImageSet  # clean held-out images, or noisy ones when the data has no clean reference
+    val_pairs: list  # fixed (clean | None, noisy, target | None, sigma) validation batches on the device
     log: object
     quiet: bool = False
     dist: Dist = field(default_factory=Dist)  # this process's rank among those training together
@@ -110,16 +112,12 @@ class Run:
 
     @property
     def steps_per_epoch(self) -> int:
-        n = len(self.train_set) * (self.config.patches_per_image if self.config.patch_size else 1)
+        n = len(self.train_data) * (self.config.patches_per_image if self.config.patch_size else 1)
         return math.ceil(n / self.config.batch_size)
 
     @cached_property
     def spec(self):
         return get_spec(self.config.model)
-
-    @property
-    def loss_fn(self):
-        return F.mse_loss if self.config.loss == "mse" else F.l1_loss
 
     def forward(self, model: nn.Module, x: torch.Tensor, sigma) -> torch.Tensor:
         """``model(x, sigma)`` padded to the sizes the architecture takes (networks without a map ignore σ)."""
@@ -141,25 +139,31 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
                          "these convolution-bound networks: drop --compile")
     torch.manual_seed(config.seed)
 
-    full = load_dataset(config.dataset, split=config.split, root=config.data_root, download=config.download,
-                        resize=config.resize, subset=config.subset, grayscale=config.grayscale)
+    full, pairs = _load_images(config)
     train_set, val_set = full.split(config.val_fraction, seed=config.seed)
     if config.patch_size is None and not train_set.stacked:
         raise ValueError(f"{config.dataset}: images differ in size; train on crops with --patch-size "
                          "(e.g. 64) or make them equal with --resize")
     noise = parse_noise(config.noise)
+    objective = make_objective(config.objective, config.objective_args, loss=config.loss)
 
     spec = get_spec(config.model)
     sample_hw = (config.patch_size,) * 2 if config.patch_size else tuple(train_set.images.shape[-2:])
     spec.check_size(*sample_hw)
     model = build_model(config.model, channels=full.channels, **config.model_args).to(device)
     card = ModelCard(name=config.name or config.model, architecture=config.model, arguments=config.model_args,
-                     channels=full.channels, noise=noise.spec, clip=config.clip, dataset=config.dataset,
-                     ema=config.ema, image_size=sample_hw if spec.fixed_size else None,
-                     noisefree_version=__version__)
-    if card.takes_sigma and not isinstance(noise, Gaussian):
-        raise ValueError(f"a model with noise_map learns from Gaussian noise (gaussian:S or gaussian:A-B), "
-                         f"not {noise.spec!r}")
+                     channels=full.channels, noise=None if config.noisy else noise.spec, objective=config.objective,
+                     clip=config.clip, dataset=config.dataset, ema=config.ema,
+                     image_size=sample_hw if spec.fixed_size else None, noisefree_version=__version__)
+    _check_noise_fits(config, card, noise, objective, log)
+    if config.noisy:
+        pair_train, pair_val = pairs.split(config.val_fraction, seed=config.seed) if pairs else (None, None)
+        train_data = real_views(train_set, pair_train, estimate_sigma=card.takes_sigma)
+        val_pairs = _real_validation(val_set, pair_val, card.takes_sigma, config, device)
+    else:
+        train_data = (fixed_views(train_set, noise, seed=config.seed, clip=config.clip, pair=objective.target == "pair")
+                      if config.uses_fixed_noise else TrainingData({"clean": train_set}, fresh=noise))
+        val_pairs = _validation_pairs(val_set, noise, config, device, pair=objective.target == "pair")
     if config.init and state is None:
         load_initial_weights(model, config.init, card)
     if device.type == "cuda":
@@ -175,14 +179,48 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
               kept=ema.module if ema is not None else model, ema=ema,
               compiled=torch.compile(trained) if config.compile else trained, card=card, optimizer=optimizer,
               scheduler=scheduler, generator=torch.Generator(device=device).manual_seed(_seed(config, d.rank)),
-              noise=noise, train_set=train_set.to(device), val_set=val_set,
-              val_pairs=_validation_pairs(val_set, noise, config, device), log=log, quiet=quiet, dist=d)
+              noise=noise, objective=objective, train_data=train_data.to(device), val_set=val_set,
+              val_pairs=val_pairs, log=log, quiet=quiet, dist=d)
     if state is not None:
         _restore(run, state)
     n_params = sum(p.numel() for p in model.parameters())
+    what = ("noisy images as they are" if config.noisy else f"noise {noise.spec}"
+            + (" (one fixed realization per image)" if config.uses_fixed_noise else ""))
     log(f"[bold]noisefree[/] {config.model} ({n_params:,} parameters) on {config.dataset}: {len(train_set)} "
-        f"training / {len(val_set)} validation images, noise {noise.spec}, device {device}")
+        f"training / {len(val_set)} validation images, {what}, objective {config.objective}, device {device}")
     return run
+
+
+def _load_images(config: RunConfig) -> tuple[ImageSet, ImageSet | None]:
+    """The training dataset, and for n2n on real pairs the partner of each image (matched by file name)."""
+    full = load_dataset(config.dataset, split=config.split, root=config.data_root, download=config.download,
+                        resize=config.resize, subset=config.subset, grayscale=config.grayscale)
+    if not config.pair_dataset:
+        return full, None
+    if not (config.dataset.startswith("folder:") and config.pair_dataset.startswith("folder:")):
+        raise ValueError("n2n pairs come from two folders: --dataset folder:A --pair-dataset folder:B")
+    pairs = load_dataset(config.pair_dataset, resize=config.resize, grayscale=config.grayscale)
+    root_a, root_b = (Path(s[len("folder:"):]).expanduser() for s in (config.dataset, config.pair_dataset))
+    everything = load_dataset(config.dataset, resize=config.resize, grayscale=config.grayscale)
+    pairs = match_pairs(everything, pairs, root_a=root_a, root_b=root_b).select(
+        np.arange(len(everything))[full.index])  # the same subset as the dataset's
+    return full, pairs
+
+
+def _check_noise_fits(config: RunConfig, card: ModelCard, noise, objective: Objective, log) -> None:
+    """Refuse noise the objective cannot learn from; say where its assumptions are shaky."""
+    if card.takes_sigma and not config.noisy and not isinstance(noise, Gaussian):
+        raise ValueError(f"a model with noise_map learns from Gaussian noise (gaussian:S or gaussian:A-B), "
+                         f"not {noise.spec!r}")
+    if not objective.self_supervised or config.noisy:
+        return
+    if not noise.zero_mean:
+        raise ValueError(f"{config.objective} learns the expected value of the noisy image, which is the clean "
+                         f"one only for zero-mean noise; {noise.spec} is not (hit pixels are replaced, not "
+                         "perturbed): train it with --objective supervised")
+    if config.clip:
+        log(f"[yellow]note:[/] clipping the noisy images to [0, 1] biases dark and bright pixels, which "
+            f"{config.objective} then learns; --no-clip matches the standard protocol")
 
 
 def _open_run(config: RunConfig | None, out: Path, resume, d: Dist, log) -> tuple[RunConfig, Path, dict | None]:
@@ -242,12 +280,13 @@ def _restore(run: Run, state: dict) -> None:
 # ---- one epoch ---------------------------------------------------------------------------------------
 
 def train_one_epoch(run: Run, bar: Progress) -> None:
-    """One pass over fresh crops of the training images, each batch with fresh noise."""
-    config, device = run.config, run.device
+    """One pass over fresh crops of the training images, each batch with fresh (or its fixed) noise."""
+    config, device, data = run.config, run.device, run.train_data
     run.model.train()
-    images = epoch_images(run.train_set, patch_size=config.patch_size, per_image=config.patches_per_image,
-                          generator=run.generator)
-    order = torch.randperm(images.shape[0], generator=run.generator, device=device)
+    views, owner = epoch_images(list(data.views.values()), patch_size=config.patch_size,
+                                per_image=config.patches_per_image, generator=run.generator)
+    scales = [v.max_value for v in data.views.values()]
+    order = torch.randperm(views[0].shape[0], generator=run.generator, device=device)
     use_bf16 = config.amp and device.type == "cuda" and torch.cuda.is_bf16_supported()
     rng = TorchRandom(run.generator)
     run.loss_sum = torch.zeros((), device=device)
@@ -255,16 +294,26 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
     label, shown = f"epoch {run.epoch + 1}/{config.epochs}", time.monotonic()
     steps = run.steps_per_epoch
     for step in range(steps):
-        clean = images[order[step * config.batch_size:(step + 1) * config.batch_size]].float()
-        clean = clean / run.train_set.max_value
+        pick = order[step * config.batch_size:(step + 1) * config.batch_size]
+        batch = [v[pick].float() / scale for v, scale in zip(views, scales)]
         if config.augment:
-            clean = dihedral(clean, run.generator)
-        noisy, sigma = corrupt(clean, run.noise, rng, clip=config.clip)
+            batch = dihedral(batch, run.generator)
+        batch = dict(zip(data.views, batch))
+        if data.fresh is not None:
+            batch["noisy"], sigma = corrupt(batch["clean"], data.fresh, rng, clip=config.clip)
+        else:
+            sigma = None if data.sigma is None else data.sigma[owner[pick]]
+        noisy = batch["noisy"]
         if device.type == "cuda":
             noisy = noisy.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            pred = run.forward(run.compiled, noisy, sigma)
-        loss = run.loss_fn(pred.float(), clean)
+
+        def net(x, sigma=sigma):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                return run.forward(run.compiled, x, sigma)
+
+        target = batch.get("clean") if run.objective.target == "clean" else batch.get("pair")
+        loss = run.objective.loss(net, noisy, target, generator=run.generator,
+                                  progress=(run.epoch + step / steps) / config.epochs)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
@@ -323,19 +372,30 @@ def validate_and_save(run: Run) -> None:
 
 @torch.no_grad()
 def _validate(run: Run) -> dict:
+    """The objective's own loss on the fixed held-out images (its masks and sub-samplings drawn from a fixed
+    seed, so epochs compare), and PSNR/SSIM where clean references exist."""
     run.kept.eval()
     losses, psnrs, ssims, n = 0.0, [], [], 0
-    for clean, noisy, sigma in run.val_pairs:
-        out = run.forward(run.kept, noisy, sigma).float()
-        losses += run.loss_fn(out, clean, reduction="sum").item() / clean[0].numel()
-        n += clean.shape[0]
-        out = SMALL.finish(out)
-        psnrs += psnr(out, clean).tolist()
-        ssims += ssim(out, clean).tolist() if min(clean.shape[-2:]) >= 11 else [float("nan")] * clean.shape[0]
+    generator = torch.Generator(device=run.device).manual_seed(run.config.seed + 99991)
+    for clean, noisy, target, sigma in run.val_pairs:
+        def net(x, sigma=sigma):
+            return run.forward(run.kept, x, sigma).float()
+
+        out = net(noisy) if clean is not None else None
+        if run.objective.target == "clean":  # the supervised loss is a function of that same output
+            loss = run.objective.loss(lambda x, out=out: out, noisy, clean, generator=generator, progress=1.0)
+        else:
+            loss = run.objective.loss(net, noisy, target, generator=generator, progress=1.0)
+        losses += loss.item() * noisy.shape[0]
+        n += noisy.shape[0]
+        if out is not None:
+            out = SMALL.finish(out)
+            psnrs += psnr(out, clean).tolist()
+            ssims += ssim(out, clean).tolist() if min(clean.shape[-2:]) >= 11 else [float("nan")] * clean.shape[0]
     run.model.train()
     finite = [p for p in psnrs if math.isfinite(p)]
     return {"loss": losses / n, "psnr": float(np.mean(finite)) if finite else float("nan"),
-            "ssim": float(np.nanmean(ssims)) if not all(map(math.isnan, ssims)) else float("nan")}
+            "ssim": float(np.nanmean(ssims)) if ssims and not all(map(math.isnan, ssims)) else float("nan")}
 
 
 # ---- final evaluation ------------------------------------------------------------------------------
@@ -347,6 +407,8 @@ def final_evaluation(run: Run) -> Path:
     config = run.config
     best_model, best_card = load_checkpoint(run.run_dir / "best.safetensors", device=run.device)
     denoiser = NetworkDenoiser(best_model, best_card, batch_size=max(64, config.batch_size))
+    if config.noisy:
+        return _final_without_reference(run, denoiser)
     test = eval_set(config, run.val_set)
     with Progress("final evaluation", len(test), quiet=run.quiet) as bar:
         result = evaluate_images(denoiser, test, run.noise, clip=config.clip, seed=config.seed,
@@ -363,6 +425,20 @@ def final_evaluation(run: Run) -> Path:
     return run.run_dir
 
 
+def _final_without_reference(run: Run, denoiser: NetworkDenoiser) -> Path:
+    """Noisy data without clean references: the held-out images denoised and measured without one."""
+    from .noreference import evaluate_without_reference
+    from .report import write_noreference_report
+
+    with Progress("final evaluation", len(run.val_set), quiet=run.quiet) as bar:
+        result = evaluate_without_reference(denoiser, run.val_set.to("cpu"), progress=bar.callback)
+    report = write_noreference_report(run.run_dir, result, title=f"noisefree run {run.run_dir.name} (noisy "
+                                      f"images, {run.config.objective}; no clean reference)")
+    run.log(str(result))
+    run.log(f"[bold green]report:[/] {report}")
+    return run.run_dir
+
+
 # ---- helpers -------------------------------------------------------------------------------------------
 
 def _seed(config: RunConfig, rank: int) -> int:
@@ -370,15 +446,31 @@ def _seed(config: RunConfig, rank: int) -> int:
     return config.seed + 1_000_003 * rank
 
 
-def _validation_pairs(val_set: ImageSet, noise, config: RunConfig, device) -> list:
+def _validation_pairs(val_set: ImageSet, noise, config: RunConfig, device, *, pair: bool = False) -> list:
     """Fixed noisy validation images (seeded like evaluation) and their Gaussian stds (None for other
-    noise), as a list of stacked (clean, noisy, sigma) batches on the device."""
+    noise), as a list of stacked (clean, noisy, second noisy | None, sigma) batches on the device."""
     if len(val_set) == 0:
         raise ValueError("validation split is empty; raise --val-fraction")
     pairs = []
     for idx in val_set.chunks(256):
         clean = val_set.take(idx, torch.float64).cpu()
         noisy, sigma = eval_noisy(clean, noise, [config.seed + int(val_set.index[i]) for i in idx], clip=config.clip)
-        pairs.append((clean.float().to(device), noisy.float().to(device),
+        second = eval_noisy(clean, noise, [config.seed + PAIR_SEED + int(val_set.index[i]) for i in idx],
+                            clip=config.clip)[0].float().to(device) if pair else None
+        pairs.append((clean.float().to(device), noisy.float().to(device), second,
                       None if sigma is None else sigma.float().to(device)))
     return pairs
+
+
+def _real_validation(val_set: ImageSet, pair_set: ImageSet | None, takes_sigma: bool, config: RunConfig,
+                     device) -> list:
+    """Held-out noisy images as they are (and their pairs): (None, noisy, pair | None, sigma) batches."""
+    if len(val_set) == 0:
+        raise ValueError("validation split is empty; raise --val-fraction")
+    views = real_views(val_set, pair_set, estimate_sigma=takes_sigma)
+    batches = []
+    for idx in val_set.chunks(256):
+        sigma = None if views.sigma is None else views.sigma[idx].to(device)
+        second = pair_set.take(idx).to(device) if pair_set is not None else None
+        batches.append((None, val_set.take(idx).to(device), second, sigma))
+    return batches

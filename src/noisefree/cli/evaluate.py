@@ -43,7 +43,7 @@ def evaluate(
                                output, quiet)
     dataset = dataset or (card.dataset if card else "digits")
     levels = floats(sigma)
-    noises = [proto.noise(s).spec for s in levels] or [noise or (card.noise if card else "gaussian:0.1")]
+    noises = [proto.noise(s).spec for s in levels] or [noise or (card.noise if card and card.noise else "gaussian:0.1")]
     clip = clip if clip is not None else (card.clip if card else True)
     tag = f"eval-{dataset.split('/')[-1].replace(':', '-')}"
     root = output if levels else None  # levels: one folder each (below -o, or their own), and with several of

@@ -1,8 +1,14 @@
 """A DRUNet-like U-Net (Zhang et al., 2021): residual blocks, strided-conv down, transposed-conv up,
-additive skips between levels; residual output (the network predicts the noise)."""
+additive skips between levels; residual output (the network predicts the noise).
+
+Three switches give N2V2's variant (Höck et al., 2022) for blind-spot training: ``top_skip=False`` drops the
+skip at full resolution, ``blurpool=True`` low-passes before each down-sampling, and ``residual=False``
+predicts the image itself; together they remove the checkerboard artefacts Noise2Void leaves."""
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .dncnn import with_noise_map
@@ -18,19 +24,33 @@ class ResBlock(nn.Module):
         return x + self.body(x)
 
 
+class BlurPool(nn.Module):
+    """A fixed [1 2 1] x [1 2 1] / 16 low-pass per channel (reflect padding), applied before down-sampling."""
+
+    def __init__(self):
+        super().__init__()
+        k = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (k[:, None] * k[None, :] / 16).view(1, 1, 3, 3), persistent=False)
+
+    def forward(self, x):
+        c = x.shape[1]
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), self.kernel.to(x.dtype).expand(c, 1, 3, 3), groups=c)
+
+
 class UNet(nn.Module):
     """``levels`` scales with widths ``width * 2**k``; ``blocks`` residual blocks per level and in the
     bottleneck. Input sizes must be multiples of ``2**(levels-1)`` (the registry pads to them). With
-    ``noise_map`` the noise std is an extra input channel (DRUNet-style)."""
+    ``noise_map`` the noise std is an extra input channel (DRUNet-style). ``top_skip``, ``blurpool`` and
+    ``residual``: see the module docstring."""
 
     def __init__(self, channels: int = 1, width: int = 32, levels: int = 4, blocks: int = 2,
-                 noise_map: bool = False):
+                 noise_map: bool = False, top_skip: bool = True, blurpool: bool = False, residual: bool = True):
         super().__init__()
-        self.noise_map = noise_map
+        self.noise_map, self.top_skip, self.residual = noise_map, top_skip, residual
         widths = [width * 2**k for k in range(levels)]
         self.head = nn.Conv2d(channels + int(noise_map), widths[0], 3, padding=1, bias=False)
         self.down = nn.ModuleList(
-            nn.Sequential(*[ResBlock(widths[k]) for _ in range(blocks)],
+            nn.Sequential(*[ResBlock(widths[k]) for _ in range(blocks)], *([BlurPool()] if blurpool else []),
                           nn.Conv2d(widths[k], widths[k + 1], 2, stride=2, bias=False))
             for k in range(levels - 1))
         self.body = nn.Sequential(*[ResBlock(widths[-1]) for _ in range(blocks)])
@@ -47,7 +67,8 @@ class UNet(nn.Module):
             skips.append(h)
             h = down(h)
         h = self.body(h)
-        for up in self.up:
-            h = up[0](h) + skips.pop()
+        for k, up in enumerate(self.up):
+            skip = skips.pop()
+            h = up[0](h) + (skip if self.top_skip or k < len(self.up) - 1 else 0)
             h = up[1:](h)
-        return x - self.tail(h)
+        return x - self.tail(h) if self.residual else self.tail(h)

@@ -51,6 +51,9 @@ class Noise:
         """Nominal Gaussian std (upper end of a range), or None when the model has no such parameter."""
         return None
 
+    #: E[noisy] = clean (unclipped), what Noise2Noise and the blind-spot methods need to learn the clean image
+    zero_mean: bool = True
+
 
 def _per_pixel_mask(x: torch.Tensor, p: float, rng) -> torch.Tensor:
     """A (N, 1, H, W) boolean mask, True with probability p, shared by all channels of a pixel."""
@@ -97,6 +100,8 @@ class Gaussian(Noise):
 class SaltPepper(Noise):
     """Impulse noise: a fraction ``amount`` of pixels set to 0 or 1 with equal probability."""
 
+    zero_mean = False  # a hit pixel's expected value is not the clean one
+
     amount: float
 
     def __post_init__(self):
@@ -115,6 +120,8 @@ class SaltPepper(Noise):
 @dataclass(frozen=True)
 class Masking(Noise):
     """Masking (dropout) noise: a fraction ``amount`` of pixels set to 0."""
+
+    zero_mean = False  # a hit pixel's expected value is not the clean one
 
     amount: float
 
@@ -196,6 +203,10 @@ class Compose(Noise):
     @property
     def spec(self):
         return "+".join(p.spec for p in self.parts)
+
+    @property
+    def zero_mean(self):
+        return all(p.zero_mean for p in self.parts)
 
     @property
     def sigma(self):
