@@ -21,9 +21,8 @@ import json
 import time
 from pathlib import Path
 
-from common import OUT, ROOT, hardware, replace_block
-
 import noisefree as nf
+from common import OUT, ROOT, hardware, replace_block
 from noisefree.config import RunConfig
 from noisefree.data import load_dataset
 from noisefree.evaluation import evaluate_images
@@ -111,8 +110,8 @@ def markdown(results: dict, noise: str, label: str, args) -> str:
     for key, r in results.items():
         seen = ("yes" if key == "supervised" else "no" if key in names else
                 "yes (shipped model)" if "gray-blind" in key else "— (no training)")
-        lines.append(f"| {names.get(key, key)} | {seen} | {r['psnr']:.2f} / {r['ssim']:.4f} | "
-                     f"{r['training']}{f', {r['epochs']} epochs' if r.get('epochs') else ''} |")
+        budget = f", {r['epochs']} epochs" if r.get("epochs") else ""
+        lines.append(f"| {names.get(key, key)} | {seen} | {r['psnr']:.2f} / {r['ssim']:.4f} | {r['training']}{budget} |")
     noisy = next(iter(results.values()))["noisy_psnr"] if results else float("nan")
     lines += ["", f"Noisy input: {noisy:.2f} dB. " + (PUBLISHED if noise == "gaussian" else "")]
     return "\n".join(lines) + "\n"
