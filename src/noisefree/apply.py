@@ -1,7 +1,9 @@
 """Apply a denoiser to image files and folders, writing results in the input's bit depth and channels.
 
 A file that cannot be read or denoised is reported by name and skipped; the others finish. Existing outputs
-are never replaced unless asked, so nothing already done is lost.
+are never replaced unless asked, so nothing already done is lost. TIFF stacks (volumes, time series) are
+denoised plane by plane, in batches, and written back with the same shape, dtype and axis order
+(:mod:`noisefree.stacks`).
 """
 
 from __future__ import annotations
@@ -9,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .denoiser import Denoiser
 from .io import IMAGE_SUFFIXES, WRITE_SUFFIXES, find_images, read_image, write_image
+from .stacks import is_stack, read_stack, write_stack
 
 __all__ = ["ApplyReport", "denoise_files", "denoise_jobs", "find_jobs"]
 
@@ -40,15 +45,22 @@ def find_jobs(inputs, out_dir) -> tuple[list[tuple[Path, Path]], list[tuple[Path
 
 
 def denoise_jobs(denoiser: Denoiser, jobs, *, sigma: float | None = None, dtype: str | None = None,
-                 overwrite: bool = False, on_file=None) -> ApplyReport:
+                 overwrite: bool = False, on_file=None, axes: str | None = None) -> ApplyReport:
     """Denoise each (input, output) pair of :func:`find_jobs`. An output whose name has no writable image
     suffix gets the input's format (``scan`` holding PNG -> ``scan.png``); GIF results are written as PNG and
-    ``dtype="float32"`` as TIFF. ``on_file(path, error_or_None)`` is called after each file."""
+    ``dtype="float32"`` as TIFF. Stacks are denoised plane by plane (``axes``: their axis order when the
+    files do not record it). ``on_file(path, error_or_None)`` is called after each file."""
     report = ApplyReport()
     for src, dst in jobs:
         try:
             if dst.exists() and src.resolve() == dst.resolve():
                 raise ValueError(f"output {dst} would overwrite its input; choose another -o folder")
+            if axes is not None or is_stack(src):
+                report.written.append(_denoise_stack(denoiser, src, dst, sigma=sigma, dtype=dtype,
+                                                     overwrite=overwrite, axes=axes))
+                if on_file is not None:
+                    on_file(src, None)
+                continue
             image, info = read_image(src)
             dst = _output_path(dst, info.format, dtype)
             if dst.exists() and not overwrite:
@@ -65,18 +77,35 @@ def denoise_jobs(denoiser: Denoiser, jobs, *, sigma: float | None = None, dtype:
 
 
 def denoise_files(denoiser: Denoiser, inputs, out_dir, *, sigma: float | None = None, dtype: str | None = None,
-                  overwrite: bool = False, on_file=None) -> ApplyReport:
+                  overwrite: bool = False, on_file=None, axes: str | None = None) -> ApplyReport:
     """Denoise every image in ``inputs`` (files, or folders searched recursively) into ``out_dir``.
 
     ``dtype`` ('uint8', 'uint16', 'float32') overrides the input's bit depth. Inputs that give nothing to do
     (missing, an empty folder) are reported as failed."""
     jobs, problems = find_jobs(inputs, out_dir)
-    report = denoise_jobs(denoiser, jobs, sigma=sigma, dtype=dtype, overwrite=overwrite, on_file=on_file)
+    report = denoise_jobs(denoiser, jobs, sigma=sigma, dtype=dtype, overwrite=overwrite, on_file=on_file,
+                          axes=axes)
     for path, why in problems:
         report.failed.append((path, why))
         if on_file is not None:
             on_file(path, why)
     return report
+
+
+def _denoise_stack(denoiser: Denoiser, src: Path, dst: Path, *, sigma, dtype, overwrite, axes,
+                   planes_per_call: int = 16) -> Path:
+    """One TIFF stack, plane by plane in batches of ``planes_per_call``, written back in its own layout."""
+    if dtype not in (None, "uint8", "uint16", "float32"):
+        raise ValueError(f"dtype {dtype!r}: use uint8, uint16 or float32")
+    planes, info = read_stack(src, axes=axes)
+    dst = dst if dst.suffix.lower() in (".tif", ".tiff") else dst.with_suffix(".tif")
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f"{dst} exists; pass --overwrite to replace it")
+    out = np.empty_like(planes)
+    for start in range(0, len(planes), planes_per_call):
+        chunk = list(planes[start:start + planes_per_call])  # a list: one batched call per chunk
+        out[start:start + len(chunk)] = np.stack(denoiser(chunk, sigma=sigma))
+    return write_stack(dst, out, info, dtype=dtype)
 
 
 def _output_path(dst: Path, read_format: str, dtype: str | None) -> Path:

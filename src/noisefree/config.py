@@ -39,6 +39,8 @@ class RunConfig(BaseModel):
     subset: str | None = Field(None, description="START:STOP[:STEP] images of the split to train on")
     resize: int | None = Field(None, ge=4, description="resize every image to S x S")
     grayscale: bool = Field(False, description="turn RGB images gray")
+    axes: str | None = Field(None, description="axis order of TIFF stacks in the dataset when the files do not "
+                             "record it, e.g. ZYX, TYX, ZYXS (every plane is one training image)")
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="fraction of images held out for validation")
     patch_size: int | None = Field(None, ge=8, description="train on random crops of this size")
     patches_per_image: int = Field(8, ge=1, description="crops per image and epoch (with patch_size)")

@@ -7,7 +7,8 @@
 * ``mnist``, ``fashion-mnist``, ``cifar10`` — through torchvision, from ``root`` (``--data-root``);
   ``download=True`` fetches them. MNIST-style raw IDX files (``t10k-images-idx3-ubyte[.gz]``) found in
   ``root`` are read directly, so the test set alone is enough for ``split="test"``.
-* ``folder:PATH`` — every image below PATH (png/jpg/bmp/tif, 8/16-bit, gray or RGB), sorted by path.
+* ``folder:PATH`` — every image below PATH (png/jpg/bmp/tif, 8/16-bit, gray or RGB), sorted by path; each
+  plane of a TIFF stack is one image.
 
 An :class:`ImageSet` keeps images in their stored type (uint8 for 8-bit data: 4x less memory) and
 converts a batch to float on the [0, 1] scale when it is used. ``index`` remembers each image's position
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from .io import find_images, read_image
+from .stacks import is_stack, read_stack
 
 __all__ = ["DATASETS", "DatasetError", "ImageSet", "check_dataset_spec", "default_data_root", "load_dataset",
            "parse_subset"]
@@ -157,19 +159,21 @@ def parse_subset(subset: str | None, n: int) -> slice:
 
 
 def load_dataset(spec: str, *, split: str = "train", root=None, download: bool = False,
-                 resize: int | None = None, subset: str | None = None, grayscale: bool = False) -> ImageSet:
+                 resize: int | None = None, subset: str | None = None, grayscale: bool = False,
+                 axes: str | None = None) -> ImageSet:
     """Load dataset ``spec`` (see the module docstring) as an :class:`ImageSet`.
 
     ``split`` is 'train' or 'test' (folders have one split: all their images); ``subset`` keeps images
     START:STOP of the split; ``resize`` makes every image S x S (antialiased bilinear); ``grayscale``
-    turns RGB images gray (ITU-R 601 luma).
+    turns RGB images gray (ITU-R 601 luma). TIFF stacks in a folder give one image per plane (``axes``: their
+    axis order when the files do not record it; see :mod:`noisefree.stacks`).
     """
     if split not in ("train", "test"):
         raise DatasetError(f"split must be 'train' or 'test', got {split!r}")
     root = Path(root) if root else default_data_root()
     name = check_dataset_spec(spec)
     if name.startswith("folder:"):
-        data = _load_folder(Path(name[len("folder:"):]).expanduser())
+        data = _load_folder(Path(name[len("folder:"):]).expanduser(), axes)
     elif name == "digits":
         data = _load_digits(split)
     elif name in ("mnist", "fashion-mnist"):
@@ -244,14 +248,25 @@ def _missing_message(name: str, root: Path, files: str, exc: Exception) -> str:
             f"pass --data-root. Offline, try --dataset digits (embedded) or folder:PATH.")
 
 
-def _load_folder(path: Path) -> ImageSet:
+def _load_folder(path: Path, axes: str | None = None) -> ImageSet:
     if not path.is_dir():
         raise DatasetError(f"folder dataset {path}: no such folder")
     files = find_images([path])
     if not files:
         raise DatasetError(f"folder dataset {path}: no image files (.png .jpg .bmp .tif) found in it")
-    arrays, infos = zip(*(read_image(f) for f in files))
-    depth = max(info.max_value for info in infos)
+    arrays, depths, names = [], [], []
+    for f in files:
+        if axes is not None or is_stack(f):  # every plane of a stack is one image
+            planes, info = read_stack(f, axes=axes)
+            arrays += list(planes)
+            depths += [info.max_value] * len(planes)
+            names += [f"{f}[{k}]" for k in range(len(planes))] if len(planes) > 1 else [str(f)]
+        else:
+            image, info = read_image(f)
+            arrays.append(image)
+            depths.append(info.max_value)
+            names.append(str(f))
+    depth = max(depths)
     color = any(a.ndim == 3 for a in arrays)
     tensors = []
     for a in arrays:
@@ -267,7 +282,7 @@ def _load_folder(path: Path) -> ImageSet:
     else:
         max_value = 1.0
     images = torch.stack(tensors) if len({t.shape for t in tensors}) == 1 else tensors
-    return ImageSet(f"folder:{path}", images, max_value, np.arange(len(files)), [str(f) for f in files])
+    return ImageSet(f"folder:{path}", images, max_value, np.arange(len(names)), names)
 
 
 def _to_gray(data: ImageSet) -> ImageSet:

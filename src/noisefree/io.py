@@ -115,8 +115,9 @@ def _split(arr: np.ndarray, path: Path) -> tuple[np.ndarray, ImageInfo]:
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (2, 3, 4)):
         what = (f"{arr.shape[0]} planes of {arr.shape[1]}x{arr.shape[2]} (a stack?)" if arr.ndim == 3 else
                 f"an array of shape {arr.shape}")
-        raise ImageReadError(f"{path}: holds {what}; noisefree reads {_SUPPORTED}. Stacks (3-D, time series) "
-                             "are not supported yet: save each plane as its own file")
+        raise ImageReadError(f"{path}: holds {what}; read_image reads {_SUPPORTED}. TIFF stacks (3-D, time "
+                             "series) are read plane by plane by noisefree.stacks.read_stack, `noisefree denoise` "
+                             "and folder datasets (--axes ZYX etc. when the file does not record its axes)")
     if arr.dtype == np.uint8:
         dtype, scale = "uint8", 255.0
     elif arr.dtype == np.uint16:
@@ -178,8 +179,9 @@ def _read_tiff(path: Path) -> np.ndarray:
     with tifffile.TiffFile(path) as tif:
         pages = len(tif.pages)
         if pages > 1:
-            raise ImageReadError(f"{path}: a multi-page TIFF of {pages} pages (a stack); noisefree reads "
-                                 f"{_SUPPORTED}. Stacks are not supported yet: save each page as its own file")
+            raise ImageReadError(f"{path}: a multi-page TIFF of {pages} pages (a stack); read_image reads "
+                                 f"{_SUPPORTED}. Read stacks with noisefree.stacks.read_stack; `noisefree denoise` "
+                                 "and folder datasets take them plane by plane")
         arr = tif.asarray()
     if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[-1] not in (1, 3, 4):  # planar C x H x W
         arr = np.moveaxis(arr, 0, -1)

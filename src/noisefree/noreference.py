@@ -28,7 +28,7 @@ from .evaluation import EvalResult
 from .metrics import mean_std
 from .noise import estimate_noise_sigma_sampled
 
-__all__ = ["evaluate_without_reference"]
+__all__ = ["evaluate_without_reference", "summary_line"]
 
 KEYS = ("sigma_in", "sigma_out", "removed_ratio", "edge_corr")
 
@@ -57,6 +57,14 @@ def evaluate_without_reference(denoiser: Denoiser, data: ImageSet, *, keep_sampl
     for key in KEYS:
         summary[f"{key}_mean"], summary[f"{key}_std"] = mean_std(r[key] for r in rows)
     return EvalResult(rows, summary, samples)
+
+
+def summary_line(result: EvalResult) -> str:
+    """One line: the averages of a no-reference evaluation, σ on the 8-bit scale."""
+    s = result.summary
+    return (f"{s['method']} on {s['dataset']} ({s['images']} noisy images, no reference): noise σ "
+            f"{s['sigma_in_mean'] * 255:.2f} -> {s['sigma_out_mean'] * 255:.2f} (8-bit), removed/input noise "
+            f"{s['removed_ratio_mean']:.3f}, removed-vs-edges correlation {s['edge_corr_mean']:.3f}")
 
 
 def _hwc(t: torch.Tensor) -> np.ndarray:

@@ -180,15 +180,15 @@ def blind_spot_mask(shape, fraction: float, *, generator: torch.Generator, devic
 
 def replace_masked(x: torch.Tensor, mask: torch.Tensor, *, radius: int, mode: str,
                    generator: torch.Generator) -> torch.Tensor:
-    """``x`` with each masked pixel replaced from the (2r+1)^2 - 1 neighbours around it (borders reflected):
+    """``x`` with each masked pixel replaced from the (2r+1)^2 - 1 neighbours around it (mirrored at borders):
     a uniformly chosen one (``'uniform'``) or their median (``'median'``). Other pixels are untouched."""
     n, c, h, w = x.shape
     idx = mask[:, 0].nonzero(as_tuple=True)  # (image, y, x) of each masked pixel
     r = radius
     offsets = torch.tensor([(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if dy or dx],
                            device=x.device)
-    yy = _reflect(idx[1][:, None] + offsets[:, 0], h)  # (K, 8r(r+1))
-    xx = _reflect(idx[2][:, None] + offsets[:, 1], w)
+    yy = _mirror(idx[1][:, None], offsets[:, 0], h)  # (K, 8r(r+1))
+    xx = _mirror(idx[2][:, None], offsets[:, 1], w)
     values = x[idx[0][:, None], :, yy, xx]  # (K, neighbours, C)
     if mode == "median":
         chosen = values.median(dim=1).values
@@ -200,12 +200,12 @@ def replace_masked(x: torch.Tensor, mask: torch.Tensor, *, radius: int, mode: st
     return out
 
 
-def _reflect(i: torch.Tensor, size: int) -> torch.Tensor:
-    if size == 1:
-        return torch.zeros_like(i)
-    period = 2 * (size - 1)
-    i = i.remainder(period)
-    return torch.where(i >= size, period - i, i)
+def _mirror(pos: torch.Tensor, offset: torch.Tensor, size: int) -> torch.Tensor:
+    """``pos + offset``, or ``pos - offset`` where that leaves the image (mirrored about the pixel itself, so a
+    neighbour is never the pixel), clamped for images smaller than the window."""
+    out = pos + offset
+    out = torch.where((out < 0) | (out >= size), pos - offset, out)
+    return out.clamp(0, size - 1)
 
 
 # ---- Neighbor2Neighbor: two half-size images from one -----------------------------------------------------

@@ -40,7 +40,8 @@ def eval_set(config: RunConfig, val_set: ImageSet) -> ImageSet:
         test = val_set.to("cpu")
     else:
         test = load_dataset(dataset, split=config.eval_split, root=config.data_root, download=config.download,
-                            resize=config.resize, subset=config.eval_subset, grayscale=config.grayscale)
+                            resize=config.resize, subset=config.eval_subset, grayscale=config.grayscale,
+                            axes=config.axes)
     if config.eval_images:
         test = test.select(np.arange(min(config.eval_images, len(test))))
     return test

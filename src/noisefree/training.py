@@ -194,14 +194,14 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
 def _load_images(config: RunConfig) -> tuple[ImageSet, ImageSet | None]:
     """The training dataset, and for n2n on real pairs the partner of each image (matched by file name)."""
     full = load_dataset(config.dataset, split=config.split, root=config.data_root, download=config.download,
-                        resize=config.resize, subset=config.subset, grayscale=config.grayscale)
+                        resize=config.resize, subset=config.subset, grayscale=config.grayscale, axes=config.axes)
     if not config.pair_dataset:
         return full, None
     if not (config.dataset.startswith("folder:") and config.pair_dataset.startswith("folder:")):
         raise ValueError("n2n pairs come from two folders: --dataset folder:A --pair-dataset folder:B")
-    pairs = load_dataset(config.pair_dataset, resize=config.resize, grayscale=config.grayscale)
+    pairs = load_dataset(config.pair_dataset, resize=config.resize, grayscale=config.grayscale, axes=config.axes)
     root_a, root_b = (Path(s[len("folder:"):]).expanduser() for s in (config.dataset, config.pair_dataset))
-    everything = load_dataset(config.dataset, resize=config.resize, grayscale=config.grayscale)
+    everything = load_dataset(config.dataset, resize=config.resize, grayscale=config.grayscale, axes=config.axes)
     pairs = match_pairs(everything, pairs, root_a=root_a, root_b=root_b).select(
         np.arange(len(everything))[full.index])  # the same subset as the dataset's
     return full, pairs
@@ -427,14 +427,16 @@ def final_evaluation(run: Run) -> Path:
 
 def _final_without_reference(run: Run, denoiser: NetworkDenoiser) -> Path:
     """Noisy data without clean references: the held-out images denoised and measured without one."""
-    from .noreference import evaluate_without_reference
+    from .evaluation import write_results
+    from .noreference import evaluate_without_reference, summary_line
     from .report import write_noreference_report
 
     with Progress("final evaluation", len(run.val_set), quiet=run.quiet) as bar:
         result = evaluate_without_reference(denoiser, run.val_set.to("cpu"), progress=bar.callback)
+    write_results(result, run.run_dir)
     report = write_noreference_report(run.run_dir, result, title=f"noisefree run {run.run_dir.name} (noisy "
                                       f"images, {run.config.objective}; no clean reference)")
-    run.log(str(result))
+    run.log(summary_line(result))
     run.log(f"[bold green]report:[/] {report}")
     return run.run_dir
 

@@ -123,13 +123,16 @@ class VSTDenoiser(Denoiser):
         self.card = getattr(base, "card", None)
 
     def denoise_batch(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
-        from .noise import estimate_poisson_gaussian
+        from .noise import estimate_noise_sigma, estimate_poisson_gaussian
 
         out = []
         for img in x:  # parameters and value range per image
             if self.a is None:
                 arr = img.permute(1, 2, 0).squeeze(-1).cpu().double().numpy()
-                a, b = estimate_poisson_gaussian(arr)
+                try:
+                    a, b = estimate_poisson_gaussian(arr)
+                except ValueError:  # too small or too busy to fit a line: Gaussian noise of the measured std
+                    a, b = 0.0, estimate_noise_sigma(arr) ** 2
                 b = max(b, 1e-8) if a == 0 else b
             else:
                 a, b = self.a, self.b

@@ -20,11 +20,14 @@ def denoise(
     sigma: float | None = typer.Option(None, help="noise std on the [0, 1] scale for methods that take one "
                                                    "(default: estimated per image)"),
     dtype: str | None = typer.Option(None, help="uint8 | uint16 | float32 (default: as the input)"),
+    axes: str | None = typer.Option(None, help="axis order of TIFF stacks whose files do not record it, e.g. ZYX, "
+                                    "TYX, TZCYX, ZYXS (S: RGB); stacks are denoised plane by plane"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace existing output files"),
     device: str | None = typer.Option(None, help="cpu | cuda | mps (default: best available)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
-    """Denoise image files and folders; outputs keep the input's size, bit depth and channels.
+    """Denoise image files and folders; outputs keep the input's size, bit depth and channels. TIFF stacks
+    (Z, T, channels) are denoised plane by plane and keep their shape, dtype and axis order.
 
     Under torchrun (`torchrun --nproc_per_node N -m noisefree denoise ...`) the files are shared out: each
     process denoises every N-th one, so each is written once; a file that fails is reported and the rest go on."""
@@ -57,7 +60,7 @@ def denoise(
             bar.update(advance=1, text="")
             err.print(f"[red]skipped[/] {error}" if error else f"denoised {path}", highlight=False)
 
-        report = denoise_jobs(den, jobs, sigma=sigma, dtype=dtype, overwrite=overwrite, on_file=on_file)
+        report = denoise_jobs(den, jobs, sigma=sigma, dtype=dtype, overwrite=overwrite, on_file=on_file, axes=axes)
     failed = len(report.failed) + len(problems)
     who = f"rank {shard.rank}: " if shard.active else ""
     out.print(f"{who}{len(report.written)} image(s) written to {output}; {failed} skipped")

@@ -76,7 +76,7 @@ def _evaluate_noisy(method, model, dataset, noise, sigma, split, subset, max_ima
     """``--noisy``: real noisy images, no clean reference, nothing added."""
     from ..data import load_dataset
     from ..evaluation import write_results
-    from ..noreference import evaluate_without_reference
+    from ..noreference import evaluate_without_reference, summary_line
     from ..progress import Progress
     from ..report import write_noreference_report
 
@@ -93,8 +93,5 @@ def _evaluate_noisy(method, model, dataset, noise, sigma, split, subset, max_ima
         result = evaluate_without_reference(method.denoiser, data, progress=bar.callback)
     write_results(result, target)
     report = write_noreference_report(target, result, title=f"{method.name} on {data.name} (real noise)")
-    s = result.summary
-    out.print(f"{s['method']} on {s['dataset']} ({s['images']} noisy images, no reference): noise σ "
-              f"{s['sigma_in_mean'] * 255:.2f} -> {s['sigma_out_mean'] * 255:.2f} (8-bit), removed/input noise "
-              f"{s['removed_ratio_mean']:.3f}, removed-vs-edges correlation {s['edge_corr_mean']:.3f}")
+    out.print(summary_line(result))
     out.print(f"report: {report}")
