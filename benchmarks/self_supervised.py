@@ -111,7 +111,8 @@ def markdown(results: dict, noise: str, label: str, args) -> str:
         seen = ("yes" if key == "supervised" else "no" if key in names else
                 "yes (shipped model)" if "gray-blind" in key else "— (no training)")
         budget = f", {r['epochs']} epochs" if r.get("epochs") else ""
-        lines.append(f"| {names.get(key, key)} | {seen} | {r['psnr']:.2f} / {r['ssim']:.4f} | {r['training']}{budget} |")
+        row = f"| {names.get(key, key)} | {seen} | {r['psnr']:.2f} / {r['ssim']:.4f} |"
+        lines.append(f"{row} {r['training']}{budget} |")
     noisy = next(iter(results.values()))["noisy_psnr"] if results else float("nan")
     lines += ["", f"Noisy input: {noisy:.2f} dB. " + (PUBLISHED if noise == "gaussian" else "")]
     return "\n".join(lines) + "\n"

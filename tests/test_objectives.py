@@ -72,9 +72,11 @@ def test_neighbor_subsampler_gives_two_half_images_from_disjoint_adjacent_pixels
         for i in range(4):
             for j in range(5):
                 cell = x[n, 0, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
-                (a,), (b,) = (cell == g1[n, 0, i, j]).nonzero().tolist(), (cell == g2[n, 0, i, j]).nonzero().tolist()
+                (a,) = (cell == g1[n, 0, i, j]).nonzero().tolist()
+                (b,) = (cell == g2[n, 0, i, j]).nonzero().tolist()
                 assert abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1  # two different, adjacent pixels of the cell
-                assert torch.equal(g1[n, :, i, j] - g1[n, 0, i, j], x[n, :, 0, 0] - x[n, 0, 0, 0])  # same for all channels
+                same_pixel = x[n, :, 0, 0] - x[n, 0, 0, 0]  # all channels from the same pixel
+                assert torch.equal(g1[n, :, i, j] - g1[n, 0, i, j], same_pixel)
 
 
 def test_ne2ne_regulariser_weight_grows_over_the_run():

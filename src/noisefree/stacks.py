@@ -129,7 +129,8 @@ def _check_axes(path: Path, axes: str, shape: tuple[int, ...], given: bool) -> s
             "(S: RGB samples)")
     if len(axes) != len(shape) or set(axes) - _LETTERS or axes.count("Y") != 1 or axes.count("X") != 1 \
             or len(set(axes.replace("Q", ""))) != len(axes.replace("Q", "")):
-        what = f"axes {axes!r} do not fit" if given else f"its axes {axes!r} (as recorded) do not say where the image is in"
+        what = (f"axes {axes!r} do not fit" if given else
+                f"its axes {axes!r} (as recorded) do not say where the image is in")
         raise ImageReadError(f"{path}: {what} an array of shape {shape}{hint}")
     h, w = shape[axes.index("Y")], shape[axes.index("X")]
     if not given and min(h, w) < 8 and len(shape) > 2:
