@@ -364,8 +364,10 @@ def validate_and_save(run: Run) -> None:
                 "best_loss": run.best_loss, "bad_epochs": run.bad_epochs}, run.run_dir / "train_state.pt")
     write_history(run.history, run.run_dir / "history.csv")
     h = run.history[-1]
-    run.log(f"epoch {h['epoch']:>3}/{config.epochs}  train {h['train_loss']:.5f}  val {h['val_loss']:.5f}  "
-            f"PSNR {h['val_psnr']:.2f} dB  SSIM {h['val_ssim']:.4f}  {h['seconds']:.1f} s{'  *' if improved else ''}")
+    scores = (f"PSNR {h['val_psnr']:.2f} dB  SSIM {h['val_ssim']:.4f}" if math.isfinite(h["val_psnr"]) else
+              "(no clean reference)")
+    run.log(f"epoch {h['epoch']:>3}/{config.epochs}  train {h['train_loss']:.5f}  val {h['val_loss']:.5f}  {scores}  "
+            f"{h['seconds']:.1f} s{'  *' if improved else ''}")
     if run.stopped_early:
         run.log(f"early stopping: no improvement for {config.patience} epochs")
 
