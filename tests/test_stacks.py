@@ -91,3 +91,20 @@ def test_folder_datasets_take_every_plane_of_a_stack(tmp_path):
     tifffile.imwrite(tmp_path / "one.tif", _volume(1, np.uint8, 32, 32)[0])
     data = load_dataset(f"folder:{tmp_path}")
     assert len(data) == 5 and data.files[1].endswith("vol.tif[0]") and data.max_value == 255.0
+
+
+def test_a_single_stack_is_a_dataset_and_trains(tmp_path):
+    import json
+
+    import noisefree as nf
+    from noisefree.config import RunConfig
+
+    noisy = _volume(6, np.uint16, 32, 32).astype(np.float64)
+    noisy += np.random.default_rng(0).normal(0, 0.05 * 65535, noisy.shape)
+    tifffile.imwrite(tmp_path / "vol.tif", np.clip(noisy, 0, 65535).astype(np.uint16), imagej=True,
+                     metadata={"axes": "ZYX"})
+    assert len(load_dataset(f"folder:{tmp_path / 'vol.tif'}")) == 6
+    run = nf.train(RunConfig(dataset=f"folder:{tmp_path / 'vol.tif'}", noisy=True, objective="n2v", model="unet",
+                             model_args={"width": 4, "levels": 2, "blocks": 1}, patch_size=16, epochs=1,
+                             val_fraction=0.2, device="cpu"), out=tmp_path / "runs", quiet=True)
+    assert json.loads((run / "best.json").read_text())["objective"] == "n2v"

@@ -8,7 +8,7 @@
   ``download=True`` fetches them. MNIST-style raw IDX files (``t10k-images-idx3-ubyte[.gz]``) found in
   ``root`` are read directly, so the test set alone is enough for ``split="test"``.
 * ``folder:PATH`` — every image below PATH (png/jpg/bmp/tif, 8/16-bit, gray or RGB), sorted by path; each
-  plane of a TIFF stack is one image.
+  plane of a TIFF stack is one image. PATH may also be a single TIFF stack.
 
 An :class:`ImageSet` keeps images in their stored type (uint8 for 8-bit data: 4x less memory) and
 converts a batch to float on the [0, 1] scale when it is used. ``index`` remembers each image's position
@@ -249,9 +249,12 @@ def _missing_message(name: str, root: Path, files: str, exc: Exception) -> str:
 
 
 def _load_folder(path: Path, axes: str | None = None) -> ImageSet:
-    if not path.is_dir():
-        raise DatasetError(f"folder dataset {path}: no such folder")
-    files = find_images([path])
+    if path.is_file() and (axes is not None or is_stack(path)):  # one stack: its planes
+        files = [path]
+    elif not path.is_dir():
+        raise DatasetError(f"folder dataset {path}: no such folder (or TIFF stack)")
+    else:
+        files = find_images([path])
     if not files:
         raise DatasetError(f"folder dataset {path}: no image files (.png .jpg .bmp .tif) found in it")
     arrays, depths, names = [], [], []

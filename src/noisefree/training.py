@@ -212,6 +212,11 @@ def _check_noise_fits(config: RunConfig, card: ModelCard, noise, objective: Obje
     if card.takes_sigma and not config.noisy and not isinstance(noise, Gaussian):
         raise ValueError(f"a model with noise_map learns from Gaussian noise (gaussian:S or gaussian:A-B), "
                          f"not {noise.spec!r}")
+    spec = get_spec(config.model)
+    if spec.fixed_size and config.objective == "ne2ne":
+        raise ValueError(f"ne2ne trains on half-size sub-images, and {config.model} takes only "
+                         f"{spec.fixed_size[0]}x{spec.fixed_size[1]} images: choose a fully convolutional model "
+                         "(see `noisefree models`)")
     if not objective.self_supervised or config.noisy:
         return
     if not noise.zero_mean:
