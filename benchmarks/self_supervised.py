@@ -21,6 +21,8 @@ import json
 import time
 from pathlib import Path
 
+import torch
+
 import noisefree as nf
 from common import OUT, ROOT, hardware, replace_block
 from noisefree.config import RunConfig
@@ -61,6 +63,7 @@ def main():
     ap.add_argument("--device", default="auto")
     ap.add_argument("--only", default=None, help="comma-separated rows to (re)do, e.g. n2v,n2v2")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--note", default="", help="a sentence on how the times were taken, for the table")
     args = ap.parse_args()
     noise, label = NOISES[args.noise]
     out = args.out / "self_supervised" / args.noise
@@ -88,7 +91,8 @@ def main():
         run = nf.train(recipe(objective, noise, args.data, args.epochs, args.device), out=out / "runs", quiet=True)
         minutes = (time.perf_counter() - t0) / 60
         score(objective, str(run), {"run": str(run), "epochs": args.epochs,
-                                    "training": f"{minutes:.1f} min on {hardware()}"})
+                                    "training": f"{minutes:.1f} min on {hardware()}, "
+                                                f"{torch.get_num_threads()} thread(s)"})
     for key, method in BASELINES[args.noise].items():
         score(key, method, {"training": "—"})
     table = markdown(results, args.noise, label, args)
@@ -114,7 +118,8 @@ def markdown(results: dict, noise: str, label: str, args) -> str:
         row = f"| {names.get(key, key)} | {seen} | {r['psnr']:.2f} / {r['ssim']:.4f} |"
         lines.append(f"{row} {r['training']}{budget} |")
     noisy = next(iter(results.values()))["noisy_psnr"] if results else float("nan")
-    lines += ["", f"Noisy input: {noisy:.2f} dB. " + (PUBLISHED if noise == "gaussian" else "")]
+    lines += ["", f"Noisy input: {noisy:.2f} dB. " + (PUBLISHED if noise == "gaussian" else "") + (
+        f" {args.note}" if args.note else "")]
     return "\n".join(lines) + "\n"
 
 
