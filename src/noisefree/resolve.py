@@ -4,6 +4,7 @@ checkpoint files apart. ``nf.load``, every command and the benchmark go through 
     method = resolve("gray-blind")        # a shipped model      -> method.kind == "shipped"
     method = resolve("nlm")               # a classical method   -> "classical"
     method = resolve("runs/demo-2026...") # a run folder, or a .safetensors/.json checkpoint -> "checkpoint"
+    method = resolve("model.onnx")        # an exported network, run by onnxruntime -> "onnx"
     method = resolve("auto")              # gray-blind or color-blind by each image's channels -> "auto"
     method = resolve("vst:bm3d")          # any of these on Poisson-Gaussian data, through the Anscombe
     method = resolve("vst:0.01,0.0004:gray-blind")  # transform (a, b estimated per image, or given) -> "vst"
@@ -31,7 +32,7 @@ from .pretrained import AutoDenoiser, list_pretrained, load_pretrained, sha256
 __all__ = ["MODEL_SUFFIXES", "Method", "UnknownMethodError", "known_names", "looks_like_method", "resolve"]
 
 # files that are meant as a model when given where a model or an image may stand (`noisefree denoise A B`)
-MODEL_SUFFIXES = (".safetensors", ".json", ".pt", ".pth", ".ckpt")
+MODEL_SUFFIXES = (".safetensors", ".json", ".onnx", ".pt", ".pth", ".ckpt")
 
 
 class UnknownMethodError(FileNotFoundError):
@@ -42,7 +43,7 @@ class UnknownMethodError(FileNotFoundError):
 class Method:
     denoiser: Denoiser
     identify: Callable[[], str] = field(repr=False, compare=False)  # see identity
-    kind: str = "object"  # "shipped", "auto", "classical", "checkpoint", "vst" or "object"
+    kind: str = "object"  # "shipped", "auto", "classical", "checkpoint", "onnx", "vst" or "object"
     path: Path | None = None  # the run folder or file a checkpoint came from
 
     @cached_property
@@ -99,6 +100,10 @@ def resolve(name_or_path, *, device=None) -> Method:
     name = str(name_or_path)
     path = Path(name)
     shipped = list_pretrained()
+    if path.is_file() and path.suffix.lower() == ".onnx":
+        from .export import OnnxDenoiser
+
+        return Method(OnnxDenoiser(path), lambda: f"onnx:{sha256(path)}", "onnx", path)
     if path.exists():
         model, card = load_checkpoint(path, device=pick_device(device))
         den = NetworkDenoiser(model, card)

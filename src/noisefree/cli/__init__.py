@@ -3,6 +3,7 @@
     noisefree train      (train.py)       noisefree evaluate   (evaluate.py)
     noisefree denoise    (denoise.py)     noisefree benchmark  (benchmark.py)
     noisefree estimate   (estimate.py)    noisefree models / presets (listing.py)
+    noisefree export     (export.py)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .benchmark import benchmark
 from .denoise import denoise
 from .estimate import estimate
 from .evaluate import evaluate
+from .export import export
 from .listing import models, presets
 from .train import train
 
@@ -23,6 +25,7 @@ app.command()(evaluate)
 app.command()(denoise)
 app.command()(benchmark)
 app.command()(estimate)
+app.command()(export)
 app.command("models")(models)
 app.command("presets")(presets)
 
