@@ -108,7 +108,8 @@ def parity(model, path, *, shapes=None) -> dict[str, float]:
     for n, h, w in shapes:
         x = torch.rand(n, card.channels, h, w, generator=g)
         sigma = 0.1 if card.takes_sigma else None
-        result[f"{n}x{card.channels}x{h}x{w}"] = float((onnx_den(x, sigma=sigma) - torch_den(x, sigma=sigma)).abs().max())
+        diff = (onnx_den(x, sigma=sigma) - torch_den(x, sigma=sigma)).abs().max()
+        result[f"{n}x{card.channels}x{h}x{w}"] = float(diff)
     return result
 
 
@@ -163,6 +164,7 @@ class OnnxDenoiser(Denoiser):
                          x[i:i + 1].cpu(), tile=self.tile, overlap=self.overlap, progress=self.tile_progress)
                    for i in range(x.shape[0])]
         else:
-            out = [self._run_session(x[i:i + self.batch_size], None if sigmas is None else sigmas[i:i + self.batch_size])
-                   for i in range(0, x.shape[0], self.batch_size)]
+            step = self.batch_size
+            out = [self._run_session(x[i:i + step], None if sigmas is None else sigmas[i:i + step])
+                   for i in range(0, x.shape[0], step)]
         return torch.cat(out).to(x.device)
