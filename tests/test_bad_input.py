@@ -44,7 +44,7 @@ def test_torch_pickle_as_a_model_is_named_not_a_traceback(tmp_path):
                  ["evaluate", tmp_path / "model.pth"]):
         r = run(*args, "-o", tmp_path / "o")
         assert r.exit_code == 1, r.output
-        assert "model.pth: not a noisefree checkpoint" in r.output and "Traceback" not in r.output
+        assert "model.pth: spandrel does not recognise this network" in r.output and "Traceback" not in r.output
         assert len(r.output.splitlines()) <= 6
     run_dir = tmp_path / "run"
     run_dir.mkdir()

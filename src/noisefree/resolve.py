@@ -5,14 +5,16 @@ checkpoint files apart. ``nf.load``, every command and the benchmark go through 
     method = resolve("nlm")               # a classical method   -> "classical"
     method = resolve("runs/demo-2026...") # a run folder, or a .safetensors/.json checkpoint -> "checkpoint"
     method = resolve("model.onnx")        # an exported network, run by onnxruntime -> "onnx"
+    method = resolve("drunet_gray.pth")   # a published network, recognised by spandrel -> "thirdparty"
     method = resolve("auto")              # gray-blind or color-blind by each image's channels -> "auto"
     method = resolve("vst:bm3d")          # any of these on Poisson-Gaussian data, through the Anscombe
     method = resolve("vst:0.01,0.0004:gray-blind")  # transform (a, b estimated per image, or given) -> "vst"
     method.denoiser(noisy, sigma=None)    # the one call every method answers
     method.identity                       # what defines its output (content checksums), for result caches
 
-A path on disk always wins over a name. Files of other frameworks (``.pt``/``.pth`` pickles) are refused
-by name, without running their code.
+A path on disk always wins over a name. Other frameworks' checkpoints (``.pth``/``.pt``/``.ckpt`` state dicts)
+are read with ``weights_only=True`` and recognised by spandrel (:mod:`noisefree.thirdparty`); a file that
+holds code is refused by name, without running it.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class UnknownMethodError(FileNotFoundError):
 class Method:
     denoiser: Denoiser
     identify: Callable[[], str] = field(repr=False, compare=False)  # see identity
-    kind: str = "object"  # "shipped", "auto", "classical", "checkpoint", "onnx", "vst" or "object"
+    kind: str = "object"  # "shipped", "auto", "classical", "checkpoint", "onnx", "thirdparty", "vst" or "object"
     path: Path | None = None  # the run folder or file a checkpoint came from
 
     @cached_property
@@ -104,6 +106,11 @@ def resolve(name_or_path, *, device=None) -> Method:
         from .export import OnnxDenoiser
 
         return Method(OnnxDenoiser(path), lambda: f"onnx:{sha256(path)}", "onnx", path)
+    if path.is_file() and path.suffix.lower() in (".pth", ".pt", ".ckpt"):
+        from .thirdparty import ThirdPartyDenoiser
+
+        den = ThirdPartyDenoiser(path, device=pick_device(device))
+        return Method(den, lambda: f"thirdparty:{sha256(path)}", "thirdparty", path)
     if path.exists():
         model, card = load_checkpoint(path, device=pick_device(device))
         den = NetworkDenoiser(model, card)

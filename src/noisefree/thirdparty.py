@@ -1,0 +1,114 @@
+"""Other people's checkpoints: the field's published restoration networks beside ours.
+
+``nf.load("dncnn_25.pth")`` (or ``.pt``, ``.ckpt``) reads the file with ``torch.load(weights_only=True)``, so
+no code in it ever runs, and hands the weights to `spandrel <https://github.com/chaiNNer-org/spandrel>`_
+(MIT), which recognises the architecture from the weights alone: DnCNN / FDnCNN, DRUNet, SCUNet, SwinIR,
+NAFNet and more of KAIR, BasicSR and their relatives. The network then answers the usual
+``den(noisy, sigma=None)`` and works in ``denoise``, ``evaluate`` and ``benchmark``. Networks whose first
+layer takes one channel more than the image (FDnCNN, DRUNet) get the noise-level map: σ as given, else
+estimated per image. Super-resolution and other non-denoising models are refused by name. Each
+architecture's licence is shown where we know it: some published weights are for non-commercial use only,
+and a checkpoint's own terms come with where you downloaded it. Needs the ``thirdparty`` extra
+(``pip install 'noisefree[thirdparty]'``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .denoiser import Denoiser, tiled
+
+__all__ = ["LICENSES", "ThirdPartyDenoiser"]
+
+#: the architecture code's licence, as published in its repository (the weights may carry their own terms)
+LICENSES = {
+    "DnCNN": "MIT (KAIR, Kai Zhang)", "DRUNet": "MIT (KAIR, Kai Zhang)", "FFDNet": "MIT (KAIR, Kai Zhang)",
+    "SCUNet": "Apache-2.0", "SwinIR": "Apache-2.0", "NAFNet": "MIT", "Restormer": "non-commercial (academic) use",
+    "Uformer": "MIT", "KBNet": "MIT",
+}
+_EXTRA = "reading other frameworks' checkpoints needs the thirdparty extra: pip install 'noisefree[thirdparty]' (spandrel)"
+
+
+class ThirdPartyDenoiser(Denoiser):
+    """A published network loaded through spandrel from a ``.pth``/``.pt``/``.ckpt`` state dict."""
+
+    def __init__(self, path, *, device=None, tile: int = 512, overlap: int = 96, tile_pixels: int = 1024 * 1024):
+        try:
+            import spandrel
+        except ImportError:
+            raise ImportError(_EXTRA) from None
+        self.path = Path(path)
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ValueError(f"{self.path}: not a file of weights that loads safely (torch.load with weights_only="
+                             f"True refused it: {str(exc).splitlines()[0]}). noisefree never runs code from a "
+                             "checkpoint; save the model's state_dict instead") from None
+        if not isinstance(state, dict):
+            raise ValueError(f"{self.path}: holds a {type(state).__name__}, not a state dict of weights")
+        try:
+            desc = spandrel.ModelLoader().load_from_state_dict(spandrel.canonicalize_state_dict(state))
+        except spandrel.UnsupportedModelError:
+            raise ValueError(f"{self.path}: spandrel does not recognise this network from its weights (it knows "
+                             "DnCNN, DRUNet, SCUNet, SwinIR, NAFNet and more: https://github.com/chaiNNer-org/"
+                             "spandrel)") from None
+        if desc.purpose not in ("Restoration",) or desc.scale != 1:
+            raise ValueError(f"{self.path}: a {desc.architecture.name} {desc.purpose} model (scale {desc.scale}), "
+                             "not a denoiser; noisefree applies networks that keep the image size")
+        self.descriptor = desc
+        self.model = desc.model.eval()
+        if device is not None:
+            self.model.to(device)
+        self.arch = desc.architecture.name
+        first = next(m for m in self.model.modules() if isinstance(m, torch.nn.Conv2d))
+        self.channels = desc.output_channels
+        self.takes_sigma = first.in_channels == desc.output_channels + 1  # FDnCNN, DRUNet: a noise-level map
+        self.name = f"{self.arch} ({self.path.name})"
+        self.license = LICENSES.get(self.arch, "not recorded here: see the architecture's repository")
+        self.card = None
+        self.tile, self.overlap, self.tile_pixels = tile, overlap, tile_pixels
+        if "non-commercial" in self.license:
+            warnings.warn(f"{self.name}: the {self.arch} architecture's licence is {self.license}", UserWarning,
+                          stacklevel=2)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @torch.inference_mode()
+    def denoise_batch(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
+        from .noise import estimate_noise_sigma_sampled
+
+        req = self.descriptor.size_requirements
+        sigmas = None
+        if self.takes_sigma:
+            sigmas = (torch.as_tensor(sigma, dtype=torch.float32).flatten().expand(x.shape[0]).clone()
+                      if sigma is not None else torch.tensor(
+                          [estimate_noise_sigma_sampled(im.permute(1, 2, 0).squeeze(-1).cpu().numpy()) for im in x]))
+
+        def run(t: torch.Tensor, s) -> torch.Tensor:
+            h, w = t.shape[-2:]
+            ph = max(req.minimum, h + (-h) % req.multiple_of) - h
+            pw = max(req.minimum, w + (-w) % req.multiple_of) - w
+            if req.square:
+                side = max(h + ph, w + pw)
+                ph, pw = side - h, side - w
+            mode = "reflect" if ph < h and pw < w else "replicate"
+            t = F.pad(t.to(self.device, torch.float32), (0, pw, 0, ph), mode=mode)
+            if s is not None:
+                t = torch.cat([t, s.to(t).view(-1, 1, 1, 1).expand(t.shape[0], 1, *t.shape[-2:])], 1)
+            return self.model(t).float()[..., :h, :w].cpu()
+
+        out = []
+        for i in range(x.shape[0]):
+            s = None if sigmas is None else sigmas[i:i + 1]
+            if x.shape[-2] * x.shape[-1] > self.tile_pixels:
+                out.append(tiled(lambda t, s=s: run(t, s), x[i:i + 1].cpu(), tile=self.tile, overlap=self.overlap,
+                                 progress=self.tile_progress))
+            else:
+                out.append(run(x[i:i + 1], s))
+        return torch.cat(out).to(x.device)
