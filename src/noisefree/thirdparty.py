@@ -30,7 +30,8 @@ LICENSES = {
     "SCUNet": "Apache-2.0", "SwinIR": "Apache-2.0", "NAFNet": "MIT", "Restormer": "non-commercial (academic) use",
     "Uformer": "MIT", "KBNet": "MIT",
 }
-_EXTRA = "reading other frameworks' checkpoints needs the thirdparty extra: pip install 'noisefree[thirdparty]' (spandrel)"
+_EXTRA = ("reading other frameworks' checkpoints needs the thirdparty extra: pip install 'noisefree[thirdparty]' "
+          "(spandrel)")
 
 
 class ThirdPartyDenoiser(Denoiser):
