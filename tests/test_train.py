@@ -139,3 +139,18 @@ def test_init_turns_a_blind_network_into_a_noise_map_one_that_starts_equal(tmp_p
     x = torch.rand(2, 1, 28, 28)
     for sigma in (0.05, 0.3):  # the sigma channel starts with zero weights: same output at any level
         assert torch.allclose(grown(x, sigma=sigma), blind(x), atol=1e-4)
+
+
+def test_tensorboard_logs_losses_scores_lr_and_images(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = nf.train(RunConfig(dataset="digits", subset="0:120", model="unet", model_args={"width": 4, "levels": 2,
+                             "blocks": 1}, epochs=2, batch_size=8, eval_images=8, tensorboard=True, device="cpu"),
+                   out=tmp_path, quiet=True)
+    events = EventAccumulator(str(run / "tensorboard"), size_guidance={"images": 10}).Reload()
+    tags = events.Tags()
+    for tag in ("train/loss", "val/loss", "val/psnr", "val/ssim", "train/lr", "train/loss_running"):
+        assert tag in tags["scalars"], tags
+    assert [e.step for e in events.Scalars("val/psnr")] == [1, 2]
+    assert "val/noisy|denoised|clean" in tags["images"]

@@ -90,6 +90,8 @@ class RunConfig(BaseModel):
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     amp: bool = Field(True, description="bf16 mixed precision on CUDA")
     compile: bool = Field(False, description="torch.compile the model (CUDA only)")
+    tensorboard: bool = Field(False, description="log losses, validation PSNR/SSIM, learning rate and sample "
+                              "images to RUN/tensorboard/ (needs the tensorboard package)")
     nproc: int = Field(1, ge=1, description="processes on this machine (torchrun + DDP, one per GPU, or gloo on "
                        "CPUs); the global batch is batch_size x nproc")
 

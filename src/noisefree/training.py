@@ -63,6 +63,8 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
         while not run.finished:
             train_one_epoch(run, bar)
             validate_and_save(run)
+    if run.tb is not None:
+        run.tb.close()
     if run.dist.main:
         final_evaluation(run)
     run.dist.barrier()
@@ -95,6 +97,7 @@ class Run:
     log: object
     quiet: bool = False
     dist: Dist = field(default_factory=Dist)  # this process's rank among those training together
+    tb: object | None = None  # TensorBoardLog on rank 0 with --tensorboard
     history: list[dict] = field(default_factory=list)
     best_loss: float = math.inf
     bad_epochs: int = 0
@@ -183,6 +186,10 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
               val_pairs=val_pairs, log=log, quiet=quiet, dist=d)
     if state is not None:
         _restore(run, state)
+    if config.tensorboard and d.main:
+        from .tblog import TensorBoardLog
+
+        run.tb = TensorBoardLog(run_dir / "tensorboard")
     n_params = sum(p.numel() for p in model.parameters())
     what = ("noisy images as they are" if config.noisy else f"noise {noise.spec}"
             + (" (one fixed realization per image)" if config.uses_fixed_noise else ""))
@@ -328,6 +335,8 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
         if step % 50 == 49 or step == steps - 1 or time.monotonic() - shown > 2.0:  # a sync now and then
             shown, running = time.monotonic(), run.loss_sum.item() / (step + 1)
             _check_finite(run, running, step)
+            if run.tb is not None:
+                run.tb.step(run.epoch * steps + step + 1, running)
             bar.update(advance=1, label=label, text=f"loss {running:.5f}")
         else:
             bar.update(advance=1, label=label)
@@ -375,6 +384,8 @@ def validate_and_save(run: Run) -> None:
             f"{h['seconds']:.1f} s{'  *' if improved else ''}")
     if run.stopped_early:
         run.log(f"early stopping: no improvement for {config.patience} epochs")
+    if run.tb is not None:
+        run.tb.epoch(h, _samples(run))
 
 
 @torch.no_grad()
@@ -403,6 +414,17 @@ def _validate(run: Run) -> dict:
     finite = [p for p in psnrs if math.isfinite(p)]
     return {"loss": losses / n, "psnr": float(np.mean(finite)) if finite else float("nan"),
             "ssim": float(np.nanmean(ssims)) if ssims and not all(map(math.isnan, ssims)) else float("nan")}
+
+
+@torch.no_grad()
+def _samples(run: Run) -> list[torch.Tensor]:
+    """The first validation images as noisy, denoised and (where known) clean, for TensorBoard."""
+    clean, noisy, _, sigma = run.val_pairs[0]
+    k = min(4, noisy.shape[0])
+    run.kept.eval()
+    out = run.forward(run.kept, noisy[:k], None if sigma is None else sigma[:k]).float()
+    run.model.train()
+    return [noisy[:k], out] + ([clean[:k]] if clean is not None else [])
 
 
 # ---- final evaluation ------------------------------------------------------------------------------
