@@ -3,7 +3,7 @@
     noisefree train      (train.py)       noisefree evaluate   (evaluate.py)
     noisefree denoise    (denoise.py)     noisefree benchmark  (benchmark.py)
     noisefree estimate   (estimate.py)    noisefree models / presets (listing.py)
-    noisefree export     (export.py)
+    noisefree export     (export.py)      noisefree serve      (serve.py)
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from .estimate import estimate
 from .evaluate import evaluate
 from .export import export
 from .listing import models, presets
+from .serve import serve
 from .train import train
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -26,6 +27,7 @@ app.command()(denoise)
 app.command()(benchmark)
 app.command()(estimate)
 app.command()(export)
+app.command()(serve)
 app.command("models")(models)
 app.command("presets")(presets)
 
