@@ -3,7 +3,9 @@
 ``nf.load("dncnn_25.pth")`` (or ``.pt``, ``.ckpt``) reads the file with ``torch.load(weights_only=True)``, so
 no code in it ever runs, and hands the weights to `spandrel <https://github.com/chaiNNer-org/spandrel>`_
 (MIT), which recognises the architecture from the weights alone: DnCNN / FDnCNN, DRUNet, SCUNet, SwinIR,
-NAFNet and more of KAIR, BasicSR and their relatives. The network then answers the usual
+NAFNet and more of KAIR, BasicSR and their relatives; with ``spandrel_extra_arches`` installed (its
+architectures' licences are restrictive, so it is never a dependency), also Restormer, MPRNet and MIRNet-v2.
+FFDNet is not among them (spandrel 0.4 does not recognise it). The network then answers the usual
 ``den(noisy, sigma=None)`` and works in ``denoise``, ``evaluate`` and ``benchmark``. Networks whose first
 layer takes one channel more than the image (FDnCNN, DRUNet) get the noise-level map: σ as given, else
 estimated per image. Super-resolution and other non-denoising models are refused by name. Each
@@ -27,11 +29,34 @@ __all__ = ["LICENSES", "ThirdPartyDenoiser"]
 #: the architecture code's licence, as published in its repository (the weights may carry their own terms)
 LICENSES = {
     "DnCNN": "MIT (KAIR, Kai Zhang)", "DRUNet": "MIT (KAIR, Kai Zhang)", "FFDNet": "MIT (KAIR, Kai Zhang)",
-    "SCUNet": "Apache-2.0", "SwinIR": "Apache-2.0", "NAFNet": "MIT", "Restormer": "non-commercial (academic) use",
+    "SCUNet": "Apache-2.0", "SwinIR": "Apache-2.0", "NAFNet": "MIT",
+    "Restormer": "restrictive: research / non-commercial terms (see its repository)",
+    "MPRNet": "restrictive: research / non-commercial terms (see its repository)",
+    "MIRNet2": "restrictive: research / non-commercial terms (see its repository)",
     "Uformer": "MIT", "KBNet": "MIT",
 }
 _EXTRA = ("reading other frameworks' checkpoints needs the thirdparty extra: pip install 'noisefree[thirdparty]' "
           "(spandrel)")
+
+
+def _add_extra_architectures() -> None:
+    """Restormer, MPRNet, MIRNet-v2 and others with restrictive licences live in ``spandrel_extra_arches``;
+    when the user has installed it, spandrel learns them too (once)."""
+    global _EXTRA_ADDED
+    if _EXTRA_ADDED:
+        return
+    _EXTRA_ADDED = True
+    try:
+        import spandrel_extra_arches
+    except ImportError:
+        return
+    try:
+        spandrel_extra_arches.install()
+    except Exception:  # already installed by the caller
+        pass
+
+
+_EXTRA_ADDED = False
 
 
 class ThirdPartyDenoiser(Denoiser):
@@ -51,6 +76,7 @@ class ThirdPartyDenoiser(Denoiser):
                              "checkpoint; save the model's state_dict instead") from None
         if not isinstance(state, dict):
             raise ValueError(f"{self.path}: holds a {type(state).__name__}, not a state dict of weights")
+        _add_extra_architectures()
         try:
             desc = spandrel.ModelLoader().load_from_state_dict(spandrel.canonicalize_state_dict(state))
         except spandrel.UnsupportedModelError:
@@ -72,7 +98,7 @@ class ThirdPartyDenoiser(Denoiser):
         self.license = LICENSES.get(self.arch, "not recorded here: see the architecture's repository")
         self.card = None
         self.tile, self.overlap, self.tile_pixels = tile, overlap, tile_pixels
-        if "non-commercial" in self.license:
+        if "restrictive" in self.license:
             warnings.warn(f"{self.name}: the {self.arch} architecture's licence is {self.license}", UserWarning,
                           stacklevel=2)
 
