@@ -21,7 +21,7 @@ from .inference import fold_batchnorm
 from .models.registry import ModelSpec, get_spec
 from .noise import estimate_noise_sigma_sampled
 
-__all__ = ["Denoiser", "NetworkDenoiser", "forward_padded", "tiled"]
+__all__ = ["Denoiser", "NetworkDenoiser", "forward_padded", "run_in_pieces", "sigma_per_image", "tiled"]
 
 
 def forward_padded(model: nn.Module, spec: ModelSpec, x: torch.Tensor, sigma=None) -> torch.Tensor:
@@ -204,35 +204,42 @@ class NetworkDenoiser(Denoiser):
 
     @torch.inference_mode()
     def denoise_batch(self, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        self.spec.check_size(h, w)
-        sigmas = self._sigmas(x, sigma)
+        self.spec.check_size(*x.shape[-2:])
+        if not self.card.takes_sigma and sigma is not None and not self._warned_sigma:
+            self._warned_sigma = True
+            warnings.warn(f"{self.name} takes no noise level; sigma={_fmt(sigma)} is ignored (it denoises "
+                          "blindly)", UserWarning, stacklevel=3)
 
         def run(t, s):
             return forward_padded(self.inference_model, self.spec, t.to(self.device, torch.float32), s).float()
 
-        if h * w > self.tile_pixels and not self.spec.fixed_size:
-            batch = self.tile_batch or (4 if self.device.type == "cuda" else 1)
-            out = [tiled(lambda t, i=i: run(t, None if sigmas is None else sigmas[i:i + 1]), x[i:i + 1].cpu(),
-                         tile=self.tile, overlap=self.overlap, progress=self.tile_progress, batch=batch)
-                   for i in range(x.shape[0])]
-        else:
-            out = [run(x[i : i + self.batch_size], None if sigmas is None else sigmas[i : i + self.batch_size]).cpu()
-                   for i in range(0, x.shape[0], self.batch_size)]
-        return (out[0] if len(out) == 1 else torch.cat(out)).to(x.device)  # no copy of a huge single image
+        return run_in_pieces(run, x, sigma_per_image(x, sigma) if self.card.takes_sigma else None,
+                             batch_size=self.batch_size, tile_pixels=0 if self.spec.fixed_size else self.tile_pixels,
+                             tile=self.tile, overlap=self.overlap, progress=self.tile_progress,
+                             tile_batch=self.tile_batch or (4 if self.device.type == "cuda" else 1))
 
-    def _sigmas(self, x: torch.Tensor, sigma) -> torch.Tensor | None:
-        """Per-image noise std for networks that take it: as given, or estimated from each image."""
-        if not self.card.takes_sigma:
-            if sigma is not None and not self._warned_sigma:
-                self._warned_sigma = True
-                warnings.warn(f"{self.name} takes no noise level; sigma={_fmt(sigma)} is ignored (it denoises "
-                              "blindly)", UserWarning, stacklevel=4)
-            return None
-        if sigma is not None:
-            return torch.as_tensor(sigma, dtype=torch.float32).flatten().expand(x.shape[0]).clone()
-        est = [estimate_noise_sigma_sampled(im.permute(1, 2, 0).squeeze(-1).cpu().numpy()) for im in x]
-        return torch.tensor(est, dtype=torch.float32)
+
+def sigma_per_image(x: torch.Tensor, sigma) -> torch.Tensor:
+    """Each image's noise std for networks that take one: ``sigma`` as given (one value or one per image), or
+    estimated from each image of ``x`` (N, C, H, W) when None."""
+    if sigma is not None:
+        return torch.as_tensor(sigma, dtype=torch.float32).flatten().expand(x.shape[0]).clone()
+    est = [estimate_noise_sigma_sampled(im.permute(1, 2, 0).squeeze(-1).cpu().numpy()) for im in x]
+    return torch.tensor(est, dtype=torch.float32)
+
+
+def run_in_pieces(run, x: torch.Tensor, sigmas: torch.Tensor | None, *, batch_size: int, tile_pixels: int,
+                  tile: int, overlap: int, progress=None, tile_batch: int = 1) -> torch.Tensor:
+    """``run(images, sigmas)`` over ``x`` (N, C, H, W) with bounded memory: images over ``tile_pixels`` pixels
+    one at a time in blended tiles (:func:`tiled`; 0 never tiles), smaller ones ``batch_size`` at a time."""
+    h, w = x.shape[-2:]
+    if tile_pixels and h * w > tile_pixels:
+        out = [tiled(lambda t, i=i: run(t, None if sigmas is None else sigmas[i:i + 1]), x[i:i + 1].cpu(),
+                     tile=tile, overlap=overlap, progress=progress, batch=tile_batch) for i in range(x.shape[0])]
+    else:
+        out = [run(x[i:i + batch_size], None if sigmas is None else sigmas[i:i + batch_size]).cpu()
+               for i in range(0, x.shape[0], batch_size)]
+    return (out[0] if len(out) == 1 else torch.cat(out)).to(x.device)  # no copy of a huge single image
 
 
 def _fmt(sigma) -> str:

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .card import ModelCard
-from .denoiser import Denoiser, tiled
+from .denoiser import Denoiser, run_in_pieces, sigma_per_image
 from .models.registry import ModelSpec, get_spec
 
 __all__ = ["OnnxDenoiser", "export_onnx", "parity"]
@@ -150,21 +150,7 @@ class OnnxDenoiser(Denoiser):
         return torch.from_numpy(self.session.run(None, feeds)[0])[..., :h, :w]
 
     def denoise_batch(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
-        from .noise import estimate_noise_sigma_sampled
-
         self.spec.check_size(*x.shape[-2:])
-        sigmas = None
-        if self.takes_sigma:
-            sigmas = (torch.as_tensor(sigma, dtype=torch.float32).flatten().expand(x.shape[0]).clone()
-                      if sigma is not None else torch.tensor(
-                          [estimate_noise_sigma_sampled(im.permute(1, 2, 0).squeeze(-1).cpu().numpy()) for im in x]))
-        h, w = x.shape[-2:]
-        if h * w > self.tile_pixels and not self.spec.fixed_size:
-            out = [tiled(lambda t, i=i: self._run_session(t, None if sigmas is None else sigmas[i:i + 1]),
-                         x[i:i + 1].cpu(), tile=self.tile, overlap=self.overlap, progress=self.tile_progress)
-                   for i in range(x.shape[0])]
-        else:
-            step = self.batch_size
-            out = [self._run_session(x[i:i + step], None if sigmas is None else sigmas[i:i + step])
-                   for i in range(0, x.shape[0], step)]
-        return torch.cat(out).to(x.device)
+        return run_in_pieces(self._run_session, x, sigma_per_image(x, sigma) if self.takes_sigma else None,
+                             batch_size=self.batch_size, tile_pixels=0 if self.spec.fixed_size else self.tile_pixels,
+                             tile=self.tile, overlap=self.overlap, progress=self.tile_progress)

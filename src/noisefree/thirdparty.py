@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .denoiser import Denoiser, tiled
+from .denoiser import Denoiser, run_in_pieces, sigma_per_image
 
 __all__ = ["LICENSES", "ThirdPartyDenoiser"]
 
@@ -108,14 +108,7 @@ class ThirdPartyDenoiser(Denoiser):
 
     @torch.inference_mode()
     def denoise_batch(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
-        from .noise import estimate_noise_sigma_sampled
-
         req = self.descriptor.size_requirements
-        sigmas = None
-        if self.takes_sigma:
-            sigmas = (torch.as_tensor(sigma, dtype=torch.float32).flatten().expand(x.shape[0]).clone()
-                      if sigma is not None else torch.tensor(
-                          [estimate_noise_sigma_sampled(im.permute(1, 2, 0).squeeze(-1).cpu().numpy()) for im in x]))
 
         def run(t: torch.Tensor, s) -> torch.Tensor:
             h, w = t.shape[-2:]
@@ -128,14 +121,8 @@ class ThirdPartyDenoiser(Denoiser):
             t = F.pad(t.to(self.device, torch.float32), (0, pw, 0, ph), mode=mode)
             if s is not None:
                 t = torch.cat([t, s.to(t).view(-1, 1, 1, 1).expand(t.shape[0], 1, *t.shape[-2:])], 1)
-            return self.model(t).float()[..., :h, :w].cpu()
+            return self.model(t).float()[..., :h, :w]
 
-        out = []
-        for i in range(x.shape[0]):
-            s = None if sigmas is None else sigmas[i:i + 1]
-            if x.shape[-2] * x.shape[-1] > self.tile_pixels:
-                out.append(tiled(lambda t, s=s: run(t, s), x[i:i + 1].cpu(), tile=self.tile, overlap=self.overlap,
-                                 progress=self.tile_progress))
-            else:
-                out.append(run(x[i:i + 1], s))
-        return torch.cat(out).to(x.device)
+        return run_in_pieces(run, x, sigma_per_image(x, sigma) if self.takes_sigma else None, batch_size=1,
+                             tile_pixels=self.tile_pixels, tile=self.tile, overlap=self.overlap,
+                             progress=self.tile_progress)
