@@ -42,6 +42,27 @@ def cifar10_folders(data: Path) -> tuple[Path, Path]:
     return train, test100
 
 
+SKIMAGE_PHOTOS = {  # colour photographs that ship with scikit-image, with their licences (skimage/data/README)
+    "astronaut": "NASA, public domain", "chelsea": "Stefan van der Walt, CC0", "coffee": "Rachel Michetti, CC0",
+    "rocket": "NASA / Kennedy Space Center, public domain",
+}
+
+
+def skimage_photos() -> Path:
+    """A folder of scikit-image's colour photographs as 8-bit PNGs (made once): colour test images from
+    outside CBSD68, for judging a colour model on more than one set."""
+    from skimage import data
+
+    from noisefree.io import write_image
+
+    folder = OUT / "skimage_photos"
+    for name in SKIMAGE_PHOTOS:
+        path = folder / f"{name}.png"
+        if not path.is_file():
+            write_image(path, getattr(data, name)().astype("float32") / 255, dtype="uint8")
+    return folder
+
+
 def replace_block(path: Path, name: str, text: str) -> None:
     """Replace the text between <!-- name:start --> and <!-- name:end --> in ``path``."""
     doc = path.read_text()

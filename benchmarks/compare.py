@@ -2,6 +2,7 @@
 
     python benchmarks/compare.py --data ../shared/data --only bsd68
     python benchmarks/compare.py --data ../shared/data --only cbsd68
+    python benchmarks/compare.py --only photos --methods noisy,bm3d --networks color-blind   # colour photos
     python benchmarks/compare.py --data ../shared/data --only mnist --networks runs/mnist-a,runs/mnist-b
     python benchmarks/compare.py --data ../shared/data --only cifar10 --networks ...
 
@@ -15,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common import OUT, ROOT, cifar10_folders, replace_block
+from common import OUT, ROOT, cifar10_folders, replace_block, skimage_photos
 from noisefree.benchmark import run_benchmark
 
 CLASSICAL = ["noisy", "bm3d", "nlm", "tv", "wavelet", "bilateral", "median", "gaussian"]
@@ -33,6 +34,8 @@ def suites(data: Path) -> dict:
         "mnist": dict(dataset="mnist", data_root=str(data / "mnist"), split="test", subset="8000:10000:10",
                       sigmas=[0.1, 0.3, 0.5], protocol="small"),
         "cifar10": dict(dataset="cifar10-jpeg", subset="0:1000:5", sigmas=[0.1, 0.2, 0.3], protocol="small"),
+        # colour photographs from outside CBSD68 (scikit-image's astronaut, chelsea, coffee, rocket)
+        "photos": dict(dataset="skimage-photos", sigmas=[15, 25, 50], protocol="standard"),
     }
 
 
@@ -46,7 +49,7 @@ def preset_networks(name: str) -> list[str]:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--only", required=True, choices=["bsd68", "cbsd68", "cbsd68-bm3d", "mnist", "cifar10"])
+    ap.add_argument("--only", required=True, choices=["bsd68", "cbsd68", "cbsd68-bm3d", "mnist", "cifar10", "photos"])
     ap.add_argument("--methods", default=",".join(CLASSICAL))
     ap.add_argument("--networks", default="", help="comma-separated LABEL=PATH run folders or checkpoints to add")
     ap.add_argument("--preset-networks", action="store_true",
@@ -56,6 +59,8 @@ def main():
     suite = dict(suites(args.data)[args.only])
     if suite["dataset"] == "cifar10-jpeg":
         suite["dataset"] = f"folder:{cifar10_folders(args.data)[1]}"
+    if suite["dataset"] == "skimage-photos":
+        suite["dataset"] = f"folder:{skimage_photos()}"
     networks = [n for n in args.networks.split(",") if n]
     if args.preset_networks:
         networks += preset_networks(args.only)

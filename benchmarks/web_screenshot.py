@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import uvicorn
-from common import ROOT
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from skimage import data
 
+from common import ROOT
 from noisefree.io import write_image
 from noisefree.web import create_app
 
