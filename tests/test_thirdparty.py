@@ -38,6 +38,15 @@ def test_a_dncnn_state_dict_loads_with_its_licence_and_denoises_like_the_origina
     assert r.exit_code == 0, r.output
     assert read_image(tmp_path / "o" / "a.png")[0].shape == (32, 40)
     assert method.identity.startswith("thirdparty:")  # benchmark caches key on the file's checksum
+    r = runner.invoke(app, ["evaluate", str(tmp_path / "dncnn.pth"), "--dataset", "digits", "--split", "test",
+                            "--max-images", "4", "--noise", "gaussian:0.1", "-o", str(tmp_path / "ev")])
+    assert r.exit_code == 0, r.output
+    from noisefree.benchmark import run_benchmark
+
+    cells = run_benchmark(["median", f"published DnCNN={tmp_path / 'dncnn.pth'}"], "digits", sigmas=[0.1],
+                          protocol="small", out_dir=tmp_path / "bench", max_images=4, workers=1, log=lambda *a: None)
+    assert {c.method for c in cells} == {"median", "published DnCNN"}
+    assert "| published DnCNN |" in (tmp_path / "bench" / "results.md").read_text()
 
 
 def test_drunet_gets_the_noise_level_map_and_any_size(tmp_path):
