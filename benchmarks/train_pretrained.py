@@ -26,7 +26,8 @@ RECIPES = ROOT / "benchmarks" / "pretrained"
 DESCRIPTIONS = {
     "gray-blind": "gray images of any size, Gaussian noise of std 0-55 (8-bit scale), with a noise-level map (sigma "
                   "slider; estimated per image when not given); trained on train400",
-    "color-blind": "RGB images of any size, Gaussian noise of std 0-55 (8-bit scale); trained on CBSD432",
+    "color-blind": "RGB images of any size, Gaussian noise of std 0-55 (8-bit scale), with a noise-level map (sigma "
+                   "slider; estimated per image when not given); trained on CBSD432",
     "mnist": "28x28 handwritten digits, Gaussian noise of std 0-0.5 ([0, 1] scale, clipped); MNIST digits",
     "cifar10": "small RGB images like CIFAR-10, Gaussian noise of std 0-0.5 ([0, 1] scale, clipped); CIFAR-10",
 }
