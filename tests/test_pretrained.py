@@ -50,10 +50,11 @@ def test_all_four_are_shipped_small_and_described():
     assert total <= 40e6
 
 
-def test_gray_blind_follows_the_sigma_slider():
-    den = nf.load("gray-blind", device="cpu")
+@pytest.mark.parametrize("name,channels", [("gray-blind", 1), ("color-blind", 3)])
+def test_natural_image_models_follow_the_sigma_slider(name, channels):
+    den = nf.load(name, device="cpu")
     assert den.takes_sigma and den.card.takes_sigma  # a noise-level map, FFDNet/DRUNet style
-    clean = smooth_image(96, 96, seed=4)
+    clean = smooth_image(96, 96, channels=channels, seed=4)
     noisy = (clean + 25 / 255 * np.random.default_rng(2).standard_normal(clean.shape)).astype(np.float32)
     gentle, strong = den(noisy, sigma=5 / 255), den(noisy, sigma=50 / 255)
     assert np.abs(strong - gentle).mean() > 1e-3  # the slider changes the result...
@@ -64,10 +65,10 @@ def test_gray_blind_follows_the_sigma_slider():
     assert psnr_np(np.clip(right, 0, 1), clean) > psnr_np(np.clip(gentle, 0, 1), clean)
 
 
-def test_color_blind_ignores_sigma_and_says_so():
-    den = nf.load("color-blind", device="cpu")
+def test_a_blind_model_ignores_sigma_and_says_so():
+    den = nf.load("cifar10", device="cpu")
     assert not den.takes_sigma
-    with pytest.warns(UserWarning, match="color-blind takes no noise level"):
+    with pytest.warns(UserWarning, match="cifar10 takes no noise level"):
         den(smooth_image(32, 32, channels=3), sigma=0.1)
 
 
