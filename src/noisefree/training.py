@@ -33,7 +33,7 @@ from .card import ModelCard
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import RunConfig
 from .data import ImageSet, load_dataset
-from .denoiser import NetworkDenoiser, forward_padded
+from .denoiser import NetworkDenoiser, forward_padded, sigma_per_image
 from .devices import pick_device
 from .distributed import Dist, from_env
 from .evaluation import evaluate_images, write_results
@@ -158,7 +158,7 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
                      channels=full.channels, noise=None if config.noisy else noise.spec, objective=config.objective,
                      clip=config.clip, dataset=config.dataset, ema=config.ema,
                      image_size=sample_hw if spec.fixed_size else None, noisefree_version=__version__)
-    _check_noise_fits(config, card, noise, objective, log)
+    _check_noise_fits(config, card, spec, noise, objective, log)
     if config.noisy:
         pair_train, pair_val = pairs.split(config.val_fraction, seed=config.seed) if pairs else (None, None)
         train_data = real_views(train_set, pair_train, estimate_sigma=card.takes_sigma)
@@ -208,18 +208,18 @@ def _load_images(config: RunConfig) -> tuple[ImageSet, ImageSet | None]:
         raise ValueError("n2n pairs come from two folders: --dataset folder:A --pair-dataset folder:B")
     pairs = load_dataset(config.pair_dataset, resize=config.resize, grayscale=config.grayscale, axes=config.axes)
     root_a, root_b = (Path(s[len("folder:"):]).expanduser() for s in (config.dataset, config.pair_dataset))
-    everything = load_dataset(config.dataset, resize=config.resize, grayscale=config.grayscale, axes=config.axes)
+    everything = full if not config.subset else load_dataset(  # pairs are matched over the whole folder
+        config.dataset, resize=config.resize, grayscale=config.grayscale, axes=config.axes)
     pairs = match_pairs(everything, pairs, root_a=root_a, root_b=root_b).select(
         np.arange(len(everything))[full.index])  # the same subset as the dataset's
     return full, pairs
 
 
-def _check_noise_fits(config: RunConfig, card: ModelCard, noise, objective: Objective, log) -> None:
+def _check_noise_fits(config: RunConfig, card: ModelCard, spec, noise, objective: Objective, log) -> None:
     """Refuse noise the objective cannot learn from; say where its assumptions are shaky."""
     if card.takes_sigma and not config.noisy and not isinstance(noise, Gaussian):
         raise ValueError(f"a model with noise_map learns from Gaussian noise (gaussian:S or gaussian:A-B), "
                          f"not {noise.spec!r}")
-    spec = get_spec(config.model)
     if spec.fixed_size and config.objective == "ne2ne":
         raise ValueError(f"ne2ne trains on half-size sub-images, and {config.model} takes only "
                          f"{spec.fixed_size[0]}x{spec.fixed_size[1]} images: choose a fully convolutional model "
@@ -498,10 +498,10 @@ def _real_validation(val_set: ImageSet, pair_set: ImageSet | None, takes_sigma: 
     """Held-out noisy images as they are (and their pairs): (None, noisy, pair | None, sigma) batches."""
     if len(val_set) == 0:
         raise ValueError("validation split is empty; raise --val-fraction")
-    views = real_views(val_set, pair_set, estimate_sigma=takes_sigma)
     batches = []
     for idx in val_set.chunks(256):
-        sigma = None if views.sigma is None else views.sigma[idx].to(device)
+        noisy = val_set.take(idx)
+        sigma = sigma_per_image(noisy, None).to(device) if takes_sigma else None
         second = pair_set.take(idx).to(device) if pair_set is not None else None
-        batches.append((None, val_set.take(idx).to(device), second, sigma))
+        batches.append((None, noisy.to(device), second, sigma))
     return batches

@@ -19,13 +19,14 @@ All views of one image are cropped and flipped together (:func:`noisefree.augmen
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .data import DatasetError, ImageSet
+from .denoiser import sigma_per_image
 from .noise import Noise, eval_noisy
 
 __all__ = ["TrainingData", "fixed_views", "match_pairs", "real_views"]
@@ -42,10 +43,8 @@ class TrainingData:
     views: dict[str, ImageSet]
     sigma: torch.Tensor | None = None  # (N,) on the [0, 1] scale, for noise-level-map networks
     fresh: Noise | None = None  # draw this on every batch from views['clean']
-    clean: bool = field(init=False)
 
     def __post_init__(self):
-        self.clean = "clean" in self.views
         sizes = {k: v.sizes for k, v in self.views.items()}
         if len({tuple(s) for s in sizes.values()}) > 1:
             raise DatasetError("the views of the training images differ in size: " + ", ".join(sizes))
@@ -81,12 +80,8 @@ def fixed_views(clean: ImageSet, noise: Noise, *, seed: int, clip: bool, pair: b
 def real_views(noisy: ImageSet, pair: ImageSet | None = None, *, estimate_sigma: bool = False) -> TrainingData:
     """Noisy images as they are (and their pairs for n2n); with ``estimate_sigma`` each image's Gaussian std
     is estimated once, for networks with a noise-level map."""
-    from .noise import estimate_noise_sigma_sampled
-
     views = {"noisy": noisy} | ({"pair": pair} if pair is not None else {})
-    sigma = None
-    if estimate_sigma:
-        sigma = torch.tensor([estimate_noise_sigma_sampled(_hwc(noisy.image(i)[0])) for i in range(len(noisy))])
+    sigma = torch.cat([sigma_per_image(noisy.image(i), None) for i in range(len(noisy))]) if estimate_sigma else None
     return TrainingData(views, sigma)
 
 
@@ -115,7 +110,3 @@ def match_pairs(first: ImageSet, second: ImageSet, *, root_a: Path, root_b: Path
                                f"{y[0]}x{y[1]}: a Noise2Noise pair shows the same scene at the same size")
     return ImageSet(paired.name, paired.images, paired.max_value, first.index, paired.files)
 
-
-def _hwc(t: torch.Tensor) -> np.ndarray:
-    arr = t.permute(1, 2, 0).cpu().numpy()
-    return arr[..., 0] if arr.shape[-1] == 1 else arr
