@@ -55,7 +55,7 @@ def denoise_jobs(denoiser: Denoiser, jobs, *, sigma: float | None = None, dtype:
         try:
             if dst.exists() and src.resolve() == dst.resolve():
                 raise ValueError(f"output {dst} would overwrite its input; choose another -o folder")
-            if axes is not None or is_stack(src):
+            if is_stack(src, axes=axes):
                 report.written.append(_denoise_stack(denoiser, src, dst, sigma=sigma, dtype=dtype,
                                                      overwrite=overwrite, axes=axes))
                 if on_file is not None:

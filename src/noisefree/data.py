@@ -249,7 +249,7 @@ def _missing_message(name: str, root: Path, files: str, exc: Exception) -> str:
 
 
 def _load_folder(path: Path, axes: str | None = None) -> ImageSet:
-    if path.is_file() and (axes is not None or is_stack(path)):  # one stack: its planes
+    if is_stack(path, axes=axes):  # one stack: its planes
         files = [path]
     elif not path.is_dir():
         raise DatasetError(f"folder dataset {path}: no such folder (or TIFF stack)")
@@ -259,7 +259,7 @@ def _load_folder(path: Path, axes: str | None = None) -> ImageSet:
         raise DatasetError(f"folder dataset {path}: no image files (.png .jpg .bmp .tif) found in it")
     arrays, depths, names = [], [], []
     for f in files:
-        if axes is not None or is_stack(f):  # every plane of a stack is one image
+        if is_stack(f, axes=axes):  # every plane of a stack is one image
             planes, info = read_stack(f, axes=axes)
             arrays += list(planes)
             depths += [info.max_value] * len(planes)

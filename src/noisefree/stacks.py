@@ -55,11 +55,14 @@ class StackInfo:
         return {"uint8": 255.0, "uint16": 65535.0}.get(self.dtype, 1.0)
 
 
-def is_stack(path) -> bool:
-    """Whether ``path`` is a TIFF holding more than one 2-D (gray or RGB) image."""
+def is_stack(path, *, axes: str | None = None) -> bool:
+    """Whether ``path`` is to be read as a stack: a TIFF holding more than one 2-D (gray or RGB) image, or any
+    TIFF when the user gave its ``axes``."""
     path = Path(path)
     if not path.is_file() or image_kind(path) != "tiff":
         return False
+    if axes is not None:
+        return True
     import tifffile
 
     with tifffile.TiffFile(path) as tif:

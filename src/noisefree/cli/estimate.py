@@ -29,7 +29,7 @@ def estimate(
     rows = []
     for path in find_images(images):
         try:
-            if axes is not None or is_stack(path):
+            if is_stack(path, axes=axes):
                 stack, info = read_stack(path, axes=axes)
                 planes = [stack[k] for k in np.unique(np.linspace(0, len(stack) - 1, 8).astype(int))]
                 label = f"{path} ({len(stack)} planes)"
