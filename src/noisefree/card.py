@@ -47,10 +47,18 @@ class ModelCard(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _older_cards(cls, data):
-        """Cards written before ``takes_sigma`` existed: the noise-map argument says it."""
+    def _takes_sigma_from_arguments(cls, data):
+        """When ``takes_sigma`` is not given (new cards, and those written before it existed), the network's
+        ``noise_map`` argument says it, with the architecture's registered default (``ffdnet``: True)."""
         if isinstance(data, dict) and "takes_sigma" not in data:
-            data = {**data, "takes_sigma": bool((data.get("arguments") or {}).get("noise_map", False))}
+            from .models import get_spec
+
+            try:
+                defaults = get_spec(data.get("architecture", "")).defaults
+            except KeyError:  # not one of ours (third-party, ONNX): no noise-map argument
+                defaults = {}
+            arguments = {**defaults, **(data.get("arguments") or {})}
+            data = {**data, "takes_sigma": bool(arguments.get("noise_map", False))}
         return data
 
     @model_validator(mode="after")

@@ -6,6 +6,7 @@ noise-level map (``noise_map=True``) need ``sigma`` (float or (N,) tensor), the 
 
 from .autoencoders import Conv4AE, DenseAE, PoolAE, SkipAE, StridedAE
 from .dncnn import DnCNN
+from .ffdnet import FFDNet
 from .registry import ModelSpec, build_model, get_spec, list_models, register
 from .unet import UNet
 
@@ -21,8 +22,11 @@ register(ModelSpec("strided-ae", StridedAE, "stride-2 convs 28->14->7->3, transp
                    reference="004 (Fashion-MNIST)", multiple=8, offset=4, minimum=12))
 register(ModelSpec("dncnn", DnCNN, "17-layer residual CNN with batch norm (predicts the noise)",
                    reference="Zhang et al. 2017, DnCNN"))
+register(ModelSpec("ffdnet", FFDNet, "15-layer CNN with batch norm on the 2x2 pixel-unshuffled image plus a "
+                   "noise-level map", reference="Zhang et al. 2018, FFDNet", multiple=2,
+                   defaults={"noise_map": True}))
 register(ModelSpec("unet", UNet, "DRUNet-like U-Net: residual blocks, strided-conv down, transposed-conv up, "
                    "4 levels (predicts the noise)", reference="Zhang et al. 2021, DRUNet", multiple=8))
 
 __all__ = ["ModelSpec", "build_model", "get_spec", "list_models", "register",
-           "Conv4AE", "DenseAE", "DnCNN", "PoolAE", "SkipAE", "StridedAE", "UNet"]
+           "Conv4AE", "DenseAE", "DnCNN", "FFDNet", "PoolAE", "SkipAE", "StridedAE", "UNet"]

@@ -1,0 +1,43 @@
+"""FFDNet (Zhang, Zuo and Zhang, IEEE TIP 2018): a plain CNN that works at half resolution.
+
+The image is split into its four 2x2 sub-images (pixel-unshuffle), the noise-level map is appended as one
+more channel, ``depth`` 3x3 conv layers (conv+ReLU, conv+BN+ReLU, ..., conv) run on the quarter-size
+tensor, and pixel-shuffle puts the four outputs back together. Working on a quarter of the pixels makes
+it about 4.6 times cheaper per pixel than DnCNN at the paper's sizes (gray: 15 layers of 64 features,
+colour: 12 of 96), with a wider receptive field."""
+
+from __future__ import annotations
+
+from torch import nn
+import torch.nn.functional as F
+
+from .dncnn import with_noise_map
+
+
+class FFDNet(nn.Module):
+    """``depth`` conv layers of ``width`` features on the pixel-unshuffled image plus a noise-level map.
+    As in the paper the network outputs the image itself; ``residual=True`` makes it predict the noise
+    instead. ``noise_map=False`` gives a blind variant (no sigma input)."""
+
+    def __init__(self, channels: int = 1, depth: int = 15, width: int = 64, noise_map: bool = True,
+                 residual: bool = False):
+        super().__init__()
+        if depth < 3:
+            raise ValueError(f"ffdnet depth must be >= 3, got {depth}")
+        self.noise_map, self.residual = noise_map, residual
+        layers = [nn.Conv2d(4 * channels + int(noise_map), width, 3, padding=1), nn.ReLU(inplace=True)]
+        for _ in range(depth - 2):
+            layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
+                       nn.ReLU(inplace=True)]
+        layers.append(nn.Conv2d(width, 4 * channels, 3, padding=1))
+        self.net = nn.Sequential(*layers)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def forward(self, x, sigma=None):
+        h = F.pixel_unshuffle(x, 2)
+        y = F.pixel_shuffle(self.net(with_noise_map(h, sigma) if self.noise_map else h), 2)
+        return x - y if self.residual else y
