@@ -197,9 +197,10 @@ class NetworkDenoiser(Denoiser):
 
     @property
     def inference_model(self) -> nn.Module:
-        """:attr:`model` with its batch norms folded into the convolutions (:func:`fold_batchnorm`)."""
+        """:attr:`model` with its batch norms folded into the convolutions (:func:`fold_batchnorm`), in the
+        channels-last layout (on this project's 2-core CPU it halves the time of ``gray-blind``)."""
         if self._fast is None:
-            self._fast = fold_batchnorm(self.model)
+            self._fast = fold_batchnorm(self.model).to(memory_format=torch.channels_last)
         return self._fast
 
     @torch.inference_mode()
@@ -211,7 +212,8 @@ class NetworkDenoiser(Denoiser):
                           "blindly)", UserWarning, stacklevel=3)
 
         def run(t, s):
-            return forward_padded(self.inference_model, self.spec, t.to(self.device, torch.float32), s).float()
+            t = t.to(self.device, torch.float32).contiguous(memory_format=torch.channels_last)
+            return forward_padded(self.inference_model, self.spec, t, s).float().contiguous()
 
         return run_in_pieces(run, x, sigma_per_image(x, sigma) if self.card.takes_sigma else None,
                              batch_size=self.batch_size, tile_pixels=0 if self.spec.fixed_size else self.tile_pixels,

@@ -169,8 +169,7 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
         val_pairs = _validation_pairs(val_set, noise, config, device, pair=objective.target == "pair")
     if config.init and state is None:
         load_initial_weights(model, config.init, card)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    model = model.to(memory_format=torch.channels_last)  # faster on CUDA and on CPUs alike (oneDNN)
     ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(
         config.ema), use_buffers=True) if config.ema else None)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -316,8 +315,7 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
         else:
             sigma = None if data.sigma is None else data.sigma[owner[pick]]
         noisy = batch["noisy"]
-        if device.type == "cuda":
-            noisy = noisy.contiguous(memory_format=torch.channels_last)
+        noisy = noisy.contiguous(memory_format=torch.channels_last)
 
         def net(x, sigma=sigma):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
