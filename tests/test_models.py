@@ -226,3 +226,20 @@ def test_ffdnet_works_on_the_pixel_unshuffled_image():
     assert blind(torch.rand(2, 3, 10, 12)).shape == (2, 3, 10, 12)
     with pytest.raises(ValueError, match="ffdnet depth must be >= 3"):
         build_model("ffdnet", channels=1, depth=2)
+
+
+@pytest.mark.parametrize("arch,kw", [("unet", {"width": 8, "levels": 3, "blocks": 1, "noise_map": True}),
+                                     ("ffdnet", {"depth": 4, "width": 8}), ("dense-ae", {})])
+def test_inference_in_channels_last_equals_the_plain_network(arch, kw):
+    """Denoisers run the network in the channels-last layout (faster on CPU and GPU); the numbers must not
+    change beyond float rounding, and what comes back is an ordinary contiguous tensor."""
+    torch.manual_seed(0)
+    model = build_model(arch, channels=1, **kw).eval()
+    den = NetworkDenoiser(model, {"architecture": arch, "channels": 1, "arguments": kw})
+    x = torch.rand(3, 1, 28, 28) if arch == "dense-ae" else torch.rand(3, 1, 32, 32)  # sizes that need no padding
+    out = den(x, sigma=0.1) if den.takes_sigma else den(x)
+    first = next(m for m in den.inference_model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first.weight.is_contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        plain = model(x, torch.tensor([0.1] * 3) if den.takes_sigma else None)
+    assert out.is_contiguous() and (out - plain).abs().max() < 1e-5
