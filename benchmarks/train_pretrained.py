@@ -3,6 +3,7 @@
     python benchmarks/train_pretrained.py --data ../shared/data                 # all four, then install
     python benchmarks/train_pretrained.py --data ../shared/data --only mnist --device cuda
     python benchmarks/train_pretrained.py --install gray-blind=benchmarks/out/pretrained/gray-blind-...
+    python benchmarks/train_pretrained.py --recipes gpu --device cuda --only gray-blind   # the GPU recipes
 
 Each recipe is an ordinary run configuration; this script only fills in where the data lies. Training
 writes an ordinary run folder under benchmarks/out/pretrained/; installing copies its best checkpoint
@@ -33,8 +34,8 @@ DESCRIPTIONS = {
 }
 
 
-def recipe(name: str, data: Path, **overrides) -> RunConfig:
-    fields = yaml.safe_load((RECIPES / f"{name}.yaml").read_text())
+def recipe(name: str, data: Path, recipes: Path = RECIPES, **overrides) -> RunConfig:
+    fields = yaml.safe_load((recipes / f"{name}.yaml").read_text())
     if fields["dataset"] == "mnist":
         fields["data_root"] = str(data / "mnist")
     elif fields["dataset"] == "cifar10":
@@ -44,7 +45,7 @@ def recipe(name: str, data: Path, **overrides) -> RunConfig:
         fields["dataset"] = f"folder:{data / 'gray' / 'train400'}"
     elif fields["dataset"] == "folder:cbsd432":
         fields["dataset"] = f"folder:{data / 'color' / 'cbsd432'}"
-    return RunConfig.validated({**fields, **overrides}, source=str(RECIPES / f"{name}.yaml"))
+    return RunConfig.validated({**fields, **overrides}, source=str(recipes / f"{name}.yaml"))
 
 
 def main():
@@ -53,6 +54,7 @@ def main():
     ap.add_argument("--only", default="mnist,gray-blind,color-blind,cifar10")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    ap.add_argument("--recipes", default="", help="a folder of recipes under benchmarks/pretrained/ (e.g. gpu)")
     ap.add_argument("--no-install", action="store_true", help="train only")
     ap.add_argument("--install", nargs="*", default=None, metavar="NAME=RUN",
                     help="install already trained run folders instead of training")
@@ -65,7 +67,7 @@ def main():
         for name in args.only.split(","):
             overrides = {"device": args.device} | ({"epochs": args.epochs} if args.epochs else {})
             t0 = time.perf_counter()
-            runs[name] = nf.train(recipe(name, args.data, **overrides), out=OUT / "pretrained")
+            runs[name] = nf.train(recipe(name, args.data, RECIPES / args.recipes, **overrides), out=OUT / "pretrained")
             minutes = (time.perf_counter() - t0) / 60
             (Path(runs[name]) / "trained_on.txt").write_text(f"{minutes:.1f} min on {hardware()}\n")
             print(f"{name}: {runs[name]} ({minutes:.1f} min)", flush=True)

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,3 +147,29 @@ def test_shipped_names_work_in_evaluate_and_benchmark(tmp_path):
                                  "small", "--sigma", "0.2", "--max-images", "8", "-o", str(tmp_path / "b")])
     assert r.exit_code == 0, r.output
     assert "| mnist |" in (tmp_path / "b" / "results.md").read_text()
+
+
+RECIPES = Path(__file__).resolve().parent.parent / "benchmarks" / "pretrained"
+
+
+@pytest.mark.parametrize("recipe", sorted(str(p.relative_to(RECIPES)) for p in RECIPES.rglob("*.yaml")))
+def test_every_recipe_of_a_shipped_model_validates_and_builds(recipe):
+    """The CPU recipes and the GPU ones waiting for a GPU session: each is a valid run configuration whose
+    network builds, whose name is a shipped model, and whose `init` (when set) is that model, so a GPU session
+    can start them without a surprise."""
+    import yaml
+
+    from noisefree.config import RunConfig
+    from noisefree.models import build_model
+
+    path = RECIPES / recipe
+    config = RunConfig.validated(yaml.safe_load(path.read_text()), source=str(path))
+    assert config.name in SHIPPED and config.name == path.stem
+    channels = pretrained.list_pretrained()[config.name]["channels"]
+    model = build_model(config.model, channels=channels, **config.model_args)
+    if config.init:
+        assert config.init == config.name
+        from noisefree.finetune import load_initial_weights
+
+        card = ModelCard(name=config.name, architecture=config.model, arguments=config.model_args, channels=channels)
+        load_initial_weights(model, config.init, card)  # the shipped weights fit (a noise map may be added)
