@@ -36,7 +36,7 @@ NOISES = {"gaussian": ("gaussian:0.0980392", "Gaussian σ 25 (8-bit scale)"),
 NETWORK = {"width": 16, "levels": 3, "blocks": 1}
 N2V2_NETWORK = {**NETWORK, "top_skip": False, "blurpool": True, "residual": False}
 LEARNED = {"gaussian": ["supervised", "n2n", "ne2ne", "n2v", "n2v2"],
-           "poissongauss": ["supervised", "ne2ne", "n2v2"]}
+           "poissongauss": ["supervised", "ne2ne", "n2v", "n2v2"]}
 BASELINES = {"gaussian": {"BM3D (σ known)": "bm3d", "gray-blind (shipped, σ known)": "gray-blind"},
              "poissongauss": {"VST + BM3D (a, b known)": "vst:0.01,0.0004:bm3d",
                               "VST + gray-blind (a, b known)": "vst:0.01,0.0004:gray-blind",
@@ -111,7 +111,8 @@ def markdown(results: dict, noise: str, label: str, args) -> str:
              f"one fixed noisy realization per image, 3-level U-Net w16 (N2V2: its variant), 64x64 crops x 16 per "
              "image and epoch, batch 16, Adam 1e-3 cosine.", "",
              "| method | clean images seen | BSD68 PSNR / SSIM | training |", "|---|---|---|---|"]
-    for key, r in results.items():
+    order = [*LEARNED[noise], *BASELINES[noise]]  # learned rows first, in a fixed order, whatever ran first
+    for key, r in sorted(results.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)):
         seen = ("yes" if key == "supervised" else "no" if key in names else
                 "yes (shipped model)" if "gray-blind" in key else "— (no training)")
         budget = f", {r['epochs']} epochs" if r.get("epochs") else ""
