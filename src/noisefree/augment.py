@@ -9,7 +9,7 @@ import torch
 
 from .data import ImageSet
 
-__all__ = ["dihedral", "epoch_images"]
+__all__ = ["dihedral", "epoch_images", "orient", "unorient"]
 
 
 def epoch_images(views: ImageSet | list[ImageSet], *, patch_size: int | None, per_image: int,
@@ -43,13 +43,24 @@ def dihedral(x: torch.Tensor | list[torch.Tensor], generator: torch.Generator):
     batches all get the same one."""
     k = int(torch.randint(0, 8, (1,), generator=generator, device=generator.device))
     xs = x if isinstance(x, list) else [x]
-    out = []
-    for t in xs:
-        if k & 1:
-            t = t.flip(-1)
-        if k & 2:
-            t = t.flip(-2)
-        if k & 4 and t.shape[-1] == t.shape[-2]:
-            t = t.transpose(-1, -2)
-        out.append(t)
+    out = [orient(t, k if t.shape[-1] == t.shape[-2] else k & 3) for t in xs]
     return out if isinstance(x, list) else out[0]
+
+
+def orient(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The ``k``-th (0-7) of the eight flips/rotations of the last two axes: bit 1 flips W, bit 2 flips H,
+    bit 4 then transposes; 0 is ``x`` itself."""
+    if k & 1:
+        x = x.flip(-1)
+    if k & 2:
+        x = x.flip(-2)
+    return x.transpose(-1, -2) if k & 4 else x
+
+
+def unorient(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The inverse of :func:`orient`: ``unorient(orient(x, k), k)`` is ``x``."""
+    if k & 4:
+        x = x.transpose(-1, -2)
+    if k & 2:
+        x = x.flip(-2)
+    return x.flip(-1) if k & 1 else x

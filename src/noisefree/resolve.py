@@ -9,6 +9,7 @@ checkpoint files apart. ``nf.load``, every command and the benchmark go through 
     method = resolve("auto")              # gray-blind or color-blind by each image's channels -> "auto"
     method = resolve("vst:bm3d")          # any of these on Poisson-Gaussian data, through the Anscombe
     method = resolve("vst:0.01,0.0004:gray-blind")  # transform (a, b estimated per image, or given) -> "vst"
+    method = resolve("x8:gray-blind")     # any of these averaged over 8 flips/rotations -> "x8"
     method.denoiser(noisy, sigma=None)    # the one call every method answers
     method.identity                       # what defines its output (content checksums), for result caches
 
@@ -45,7 +46,7 @@ class UnknownMethodError(FileNotFoundError):
 class Method:
     denoiser: Denoiser
     identify: Callable[[], str] = field(repr=False, compare=False)  # see identity
-    kind: str = "object"  # "shipped", "auto", "classical", "checkpoint", "onnx", "thirdparty", "vst" or "object"
+    kind: str = "object"  # "shipped", "auto", "classical", "checkpoint", "onnx", "thirdparty", "vst", "x8", "object"
     path: Path | None = None  # the run folder or file a checkpoint came from
 
     @cached_property
@@ -77,6 +78,8 @@ def looks_like_method(arg: str) -> bool:
         return path.suffix.lower() in MODEL_SUFFIXES
     if arg.startswith("vst:"):
         return looks_like_method(_vst_parts(arg)[2])
+    if arg.startswith("x8:"):
+        return looks_like_method(arg[len("x8:"):])
     return arg in known_names()
 
 
@@ -128,10 +131,16 @@ def resolve(name_or_path, *, device=None) -> Method:
         inner = resolve(inner_name, device=device)
         return Method(VSTDenoiser(inner.denoiser, a=a, b=b), lambda: f"vst:{a},{b}:{inner.identity}", "vst",
                       inner.path)
+    if name.startswith("x8:") and not path.exists():
+        from .ensemble import SelfEnsemble
+
+        inner = resolve(name[len("x8:"):], device=device)
+        return Method(SelfEnsemble(inner.denoiser), lambda: f"x8:{inner.identity}", "x8", inner.path)
     if name in CLASSICAL:
         den = ClassicalDenoiser(name)
         return Method(den, lambda: f"classical:{den.identity}", "classical")
     raise UnknownMethodError(f"{name}: neither a checkpoint or run folder on disk nor a known method name "
                              f"(shipped: {', '.join(shipped) or 'none'}; auto; classical: {', '.join(CLASSICAL)}; "
-                             "vst:NAME for Poisson-Gaussian data; see `noisefree models`)")
+                             "vst:NAME for Poisson-Gaussian data; x8:NAME for the 8-orientation average; see "
+                             "`noisefree models`)")
 
