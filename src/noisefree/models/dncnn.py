@@ -17,20 +17,25 @@ class DnCNN(nn.Module):
         if depth < 3:
             raise ValueError(f"dncnn depth must be >= 3, got {depth}")
         self.noise_map = noise_map
-        layers = [nn.Conv2d(channels + int(noise_map), width, 3, padding=1), nn.ReLU(inplace=True)]
-        for _ in range(depth - 2):
-            layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
-                       nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(width, channels, 3, padding=1))
-        self.net = nn.Sequential(*layers)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
+        self.net = plain_cnn(channels + int(noise_map), channels, depth=depth, width=width)
 
     def forward(self, x, sigma=None):
         return x - self.net(with_noise_map(x, sigma) if self.noise_map else x)
+
+
+def plain_cnn(in_channels: int, out_channels: int, *, depth: int, width: int) -> nn.Sequential:
+    """DnCNN's body: conv+ReLU, (depth-2) x conv+BN+ReLU, conv; all 3x3, He-initialised (FFDNet uses it too)."""
+    layers = [nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(inplace=True)]
+    for _ in range(depth - 2):
+        layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+    layers.append(nn.Conv2d(width, out_channels, 3, padding=1))
+    net = nn.Sequential(*layers)
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return net
 
 
 def with_noise_map(x, sigma):

@@ -8,10 +8,10 @@ colour: 12 of 96), with a wider receptive field."""
 
 from __future__ import annotations
 
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
-from .dncnn import with_noise_map
+from .dncnn import plain_cnn, with_noise_map
 
 
 class FFDNet(nn.Module):
@@ -25,17 +25,7 @@ class FFDNet(nn.Module):
         if depth < 3:
             raise ValueError(f"ffdnet depth must be >= 3, got {depth}")
         self.noise_map, self.residual = noise_map, residual
-        layers = [nn.Conv2d(4 * channels + int(noise_map), width, 3, padding=1), nn.ReLU(inplace=True)]
-        for _ in range(depth - 2):
-            layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
-                       nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(width, 4 * channels, 3, padding=1))
-        self.net = nn.Sequential(*layers)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
+        self.net = plain_cnn(4 * channels + int(noise_map), 4 * channels, depth=depth, width=width)
 
     def forward(self, x, sigma=None):
         h = F.pixel_unshuffle(x, 2)
