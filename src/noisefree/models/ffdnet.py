@@ -16,11 +16,13 @@ from .dncnn import plain_cnn, with_noise_map
 
 class FFDNet(nn.Module):
     """``depth`` conv layers of ``width`` features on the pixel-unshuffled image plus a noise-level map.
-    As in the paper the network outputs the image itself; ``residual=True`` makes it predict the noise
-    instead. ``noise_map=False`` gives a blind variant (no sigma input)."""
+    Unlike the paper, the network predicts the noise and subtracts it (residual learning, as DnCNN does),
+    which trains much faster: in the first 450 steps of the quality-compute benchmark the paper's form
+    (``residual=False``, the image itself as output) validated below the noisy input. ``noise_map=False``
+    gives a blind variant (no sigma input)."""
 
     def __init__(self, channels: int = 1, depth: int = 15, width: int = 64, noise_map: bool = True,
-                 residual: bool = False):
+                 residual: bool = True):
         super().__init__()
         if depth < 3:
             raise ValueError(f"ffdnet depth must be >= 3, got {depth}")
