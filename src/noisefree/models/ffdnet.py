@@ -16,10 +16,10 @@ from .dncnn import plain_cnn, with_noise_map
 
 class FFDNet(nn.Module):
     """``depth`` conv layers of ``width`` features on the pixel-unshuffled image plus a noise-level map.
-    Unlike the paper, the network predicts the noise and subtracts it (residual learning, as DnCNN does),
-    which trains much faster: in the first 450 steps of the quality-compute benchmark the paper's form
-    (``residual=False``, the image itself as output) validated below the noisy input. ``noise_map=False``
-    gives a blind variant (no sigma input)."""
+    Unlike the paper, the network predicts the noise and subtracts it (residual learning, as DnCNN and this
+    project's U-Net do); ``residual=False`` is the paper's form, which outputs the image itself. Both forms
+    learned slowly from scratch in the quality-compute benchmark (validation 20.9 / 21.4 dB after 450 steps,
+    against the U-Nets' 27.7-28.0). ``noise_map=False`` gives a blind variant (no sigma input)."""
 
     def __init__(self, channels: int = 1, depth: int = 15, width: int = 64, noise_map: bool = True,
                  residual: bool = True):
