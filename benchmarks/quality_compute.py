@@ -12,7 +12,7 @@ input for all, so only the architecture differs. The checkpoint kept is the one 
 (train400's held-out 40); BSD68 is only scored. Scoring: the standard protocol at sigma 25, the true sigma
 given to the noise map. MACs per pixel are counted by torch.utils.flop_counter on a 256 x 256 input; CPU
 seconds per megapixel are timed in one run for all designs (``den(x, sigma)`` on a 1024 x 1024 image,
-batch norms folded, median of 3 after a warm-up, all torch threads), so their ratios hold. Results are kept
+batch norms folded, median of 5 after a warm-up, all torch threads), so their ratios hold. Results are kept
 in OUT/quality_compute/DESIGN.json (OUT: --out), so a re-run only redoes what is missing; the table goes
 into the README between <!-- quality-compute:start/end --> and the plot into
 docs/figures/quality_compute.png.
@@ -65,7 +65,7 @@ def seconds_per_mp(den) -> float:
     x = torch.rand(1, 1, 1024, 1024, device=den.device)
     den(x, sigma=SIGMA)  # warm-up
     times = []
-    for _ in range(3):
+    for _ in range(5):
         if den.device.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -134,7 +134,7 @@ def markdown(results: dict, args) -> str:
              f"Same budget for every design: {any_r['steps']} steps of 16 crops of 64x64 from train400 (blind σ 0–55, "
              "noise-level map input), Adam 1e-3 cosine; BSD68 σ 25, standard protocol, true σ given. Seconds per "
              f"megapixel: one 1024² image, {torch.get_num_threads()} threads, one run on {hardware()}.", "",
-             "| design | parameters | kMAC / pixel | CPU s / MP | BSD68 σ 25 PSNR / SSIM | training (1 thread) |",
+             "| design | parameters | kMAC / pixel | CPU s / MP | BSD68 σ 25 PSNR / SSIM | training (1 thread; 2–3 runs shared the cores) |",
              "|---|---|---|---|---|---|"]
     for design, r in results.items():
         lines.append(f"| {DESIGNS[design][2]} | {r['params'] / 1e6:.2f} M | {r['macs'] / 1e3:.1f} | "
@@ -147,14 +147,19 @@ def markdown(results: dict, args) -> str:
 
 def plot(results: dict, path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    xs = [r["macs"] / 1e3 for r in results.values()]
-    ys = [r["psnr"] for r in results.values()]
-    ax.plot(xs, ys, "o-", color="tab:blue", label=f"trained here, same budget ({next(iter(results.values()))['steps']} steps)")
+    steps = next(iter(results.values()))["steps"]
+    unets = [d for d in results if DESIGNS[d][0] == "unet"]
+    ax.plot([results[d]["macs"] / 1e3 for d in unets], [results[d]["psnr"] for d in unets], "o-", color="tab:blue",
+            label=f"U-Nets trained here ({steps} steps)")
+    plain = [d for d in results if DESIGNS[d][0] != "unet"]
+    ax.plot([results[d]["macs"] / 1e3 for d in plain], [results[d]["psnr"] for d in plain], "D", color="tab:orange",
+            ls="none", label=f"plain CNNs trained here ({steps} steps)")
     for design, r in results.items():
         ax.annotate(f"{design}\n{r['s_per_mp']:.2f} s/MP", (r["macs"] / 1e3, r["psnr"]), textcoords="offset points",
                     xytext=(6, -14), fontsize=7)
@@ -164,11 +169,14 @@ def plot(results: dict, path: Path) -> None:
     ax.plot([], [], "s", mfc="none", color="tab:red", label="published, full training")
     ax.axhline(BM3D, ls="--", color="gray", lw=1, label=f"BM3D (published) {BM3D}")
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xticks([10, 20, 50, 100, 200, 500])
     ax.set_xlabel("multiply-accumulates per pixel (k, log scale)")
     ax.set_ylabel("BSD68 σ 25 PSNR (dB)")
     ax.set_title("Quality against compute, gray blind denoisers")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
