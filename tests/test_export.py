@@ -83,3 +83,16 @@ def test_fixed_size_models_export_at_their_size_and_classical_methods_are_refuse
         export_onnx("median", tmp_path / "x.onnx")
     with pytest.raises(ValueError, match="with the .onnx suffix"):
         export_onnx(ckpt, tmp_path / "x.bin")
+
+
+def test_ffdnet_exports_with_its_pixel_unshuffle_and_noise_map(tmp_path):
+    """FFDNet's 2x2 pixel-unshuffle/shuffle and its default noise map (the card says takes_sigma without a
+    noise_map argument) go into the ONNX graph; odd sizes are padded inside it."""
+    import onnx
+
+    ckpt = _checkpoint(tmp_path, "ffdnet", depth=4, width=8)
+    r = runner.invoke(app, ["export", str(ckpt), "-o", str(tmp_path / "f.onnx")])
+    assert r.exit_code == 0, r.output
+    diffs = [float(line.rsplit(" ", 1)[1]) for line in r.output.splitlines() if "max |difference|" in line]
+    assert len(diffs) == 3 and max(diffs) <= 1e-4
+    assert [i.name for i in onnx.load(str(tmp_path / "f.onnx")).graph.input] == ["image", "sigma"]
