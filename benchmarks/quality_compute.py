@@ -1,7 +1,7 @@
 """The README's quality-compute curve: BSD68 sigma 25 PSNR against multiply-accumulates per pixel for CNN
 denoisers from cheap to DnCNN-size, all trained alike, with CPU seconds per megapixel.
 
-    python benchmarks/quality_compute.py --data ../shared/data                       # train what is missing, time, write
+    python benchmarks/quality_compute.py --data ../shared/data      # train what is missing, time, write
     python benchmarks/quality_compute.py --data ../shared/data --only dncnn --no-table   # one design (e.g. in parallel)
     python benchmarks/quality_compute.py --epochs 100 --patches 64 --device cuda      # a converged curve (GPU)
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from common import OUT, ROOT, hardware, replace_block
 from noisefree.config import RunConfig
 from noisefree.data import load_dataset
 from noisefree.evaluation import evaluate_images
-from speed import macs_per_pixel
+from speed import inference_mp_per_s, macs_per_pixel
 
 # name -> (architecture, arguments, what it is); cheapest first
 DESIGNS = {
@@ -44,6 +43,7 @@ DESIGNS = {
     "dncnn": ("dncnn", {"depth": 17, "width": 64}, "DnCNN, 17 x 64 (DnCNN-B's size)"),
 }
 SIGMA = 25 / 255
+BATCH, TRAIN_IMAGES = 16, 360  # train400 less its 40 validation images (val_fraction 0.1)
 # Published BSD68 sigma-25 results at their full training (not re-measured): TNRD and DnCNN-B from Zhang et al.,
 # IEEE TIP 2017; FFDNet from Zhang et al., IEEE TIP 2018. MACs per pixel: DnCNN's and FFDNet's counted here for the
 # same architectures (17 x 64; 15 x 64 on the unshuffled image), TNRD's (5 stages of 48 7x7 filters) as issue 11
@@ -58,22 +58,7 @@ def recipe(design: str, data: Path, epochs: int, patches: int, device: str) -> R
         "name": f"curve-{design}", "dataset": f"folder:{data / 'gray' / 'train400'}", "val_fraction": 0.1,
         "patch_size": 64, "patches_per_image": patches, "augment": True, "noise": "gaussian:0-0.216",
         "clip": False, "model": arch, "model_args": {**args, "noise_map": True}, "epochs": epochs,
-        "batch_size": 16, "lr": 1e-3, "schedule": "cosine", "seed": 0, "device": device, "eval_images": 1})
-
-
-def seconds_per_mp(den) -> float:
-    x = torch.rand(1, 1, 1024, 1024, device=den.device)
-    den(x, sigma=SIGMA)  # warm-up
-    times = []
-    for _ in range(5):
-        if den.device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        den(x, sigma=SIGMA)
-        if den.device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e6 / x[0, 0].numel()
+        "batch_size": BATCH, "lr": 1e-3, "schedule": "cosine", "seed": 0, "device": device, "eval_images": 1})
 
 
 def main():
@@ -105,7 +90,7 @@ def main():
         den = nf.load(run)
         res = evaluate_images(den, bsd68, f"gaussian:{SIGMA}", clip=False, protocol="standard", sigma=SIGMA,
                               keep_samples=0)
-        steps = args.epochs * args.patches * 360 // 16
+        steps = args.epochs * args.patches * TRAIN_IMAGES // BATCH
         store.write_text(json.dumps({
             "run": str(run), "psnr": res.summary["psnr_mean"], "ssim": res.summary["ssim_mean"],
             "params": sum(p.numel() for p in den.model.parameters()), "epochs": args.epochs,
@@ -118,23 +103,24 @@ def main():
     for design, r in results.items():  # all timings in one run, so their ratios hold
         den = nf.load(r["run"])
         r["macs"] = macs_per_pixel(den.model.cpu(), 1, True)
-        r["s_per_mp"] = seconds_per_mp(den)
+        r["s_per_mp"] = 1 / inference_mp_per_s(den, 1, str(den.device), sigma=SIGMA, repeats=5)
         print(f"{design}: {r['macs'] / 1e3:.1f} kMAC/pixel, {r['s_per_mp']:.2f} s/MP", flush=True)
-    table = markdown(results, args)
+    table = markdown(results)
     (out / "results.md").write_text(table)
     plot(results, ROOT / "docs" / "figures" / "quality_compute.png")
     replace_block(ROOT / "README.md", "quality-compute", table)
     print(table)
 
 
-def markdown(results: dict, args) -> str:
+def markdown(results: dict) -> str:
     any_r = next(iter(results.values()))
     lines = [f"`python benchmarks/quality_compute.py --data ../shared/data --epochs {any_r['epochs']} "
              f"--patches {any_r['patches']}`", "",
-             f"Same budget for every design: {any_r['steps']} steps of 16 crops of 64x64 from train400 (blind σ 0–55, "
-             "noise-level map input), Adam 1e-3 cosine; BSD68 σ 25, standard protocol, true σ given. Seconds per "
-             f"megapixel: one 1024² image, {torch.get_num_threads()} threads, one run on {hardware()}.", "",
-             "| design | parameters | kMAC / pixel | CPU s / MP | BSD68 σ 25 PSNR / SSIM | training (1 thread; 2–3 runs shared the cores) |",
+             f"Same budget for every design: {any_r['steps']} steps of {BATCH} crops of 64x64 from train400 "
+             "(blind σ 0–55, noise-level map input), Adam 1e-3 cosine; BSD68 σ 25, standard protocol, true σ given. "
+             f"Seconds per megapixel: one 1024² image, {torch.get_num_threads()} threads, one run on {hardware()}.", "",
+             "| design | parameters | kMAC / pixel | CPU s / MP | BSD68 σ 25 PSNR / SSIM "
+             "| training (1 thread; 2–3 runs shared the cores) |",
              "|---|---|---|---|---|---|"]
     for design, r in results.items():
         lines.append(f"| {DESIGNS[design][2]} | {r['params'] / 1e6:.2f} M | {r['macs'] / 1e3:.1f} | "
