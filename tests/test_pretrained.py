@@ -173,3 +173,17 @@ def test_every_recipe_of_a_shipped_model_validates_and_builds(recipe):
 
         card = ModelCard(name=config.name, architecture=config.model, arguments=config.model_args, channels=channels)
         load_initial_weights(model, config.init, card)  # the shipped weights fit (a noise map may be added)
+
+
+def test_the_gpu_session_stages_fit_their_calls():
+    """benchmarks/gpu_session.sh runs the GPU recipes in three stages, each one 10-minute call of a lent GPU:
+    every GPU recipe has a time budget that leaves room for loading, scoring and the speed table."""
+    import yaml
+
+    budgets = {p.stem: yaml.safe_load(p.read_text()).get("minutes") for p in (RECIPES / "gpu").glob("*.yaml")}
+    assert set(budgets) == set(SHIPPED)
+    assert all(b is not None for b in budgets.values()), budgets
+    stages = {"gray": ["gray-blind"], "color": ["color-blind"], "small": ["mnist", "cifar10"]}
+    script = (RECIPES.parent / "gpu_session.sh").read_text()
+    for stage, names in stages.items():
+        assert f"    {stage})" in script and sum(budgets[n] for n in names) <= 6.5, stage

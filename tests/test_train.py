@@ -65,6 +65,37 @@ def test_ema_checkpoints_hold_the_average_and_resume_exactly(tmp_path):
     assert torch.equal(state["ema"]["module.net.0.weight"], a.state_dict()["net.0.weight"])
 
 
+def test_cosine_schedule_runs_over_the_epochs(tmp_path):
+    run = nf.train(small_config(epochs=3, schedule="cosine"), out=tmp_path, quiet=True)
+    with open(run / "history.csv") as f:
+        lrs = [float(row["lr"]) for row in csv.DictReader(f)]
+    assert lrs == pytest.approx([3e-3, 3e-3 * 0.75, 3e-3 * 0.25])  # the rate each epoch trained at
+
+
+def test_time_budget_plans_epochs_from_their_measured_time():
+    cfg = small_config(epochs=100, minutes=1.0, schedule="cosine")
+    assert train_module.planned_epochs(cfg, []) == 100  # nothing measured yet
+    assert train_module.planned_epochs(cfg, [{"seconds": 10.0}] * 3) == 6  # 30 s left at 10 s an epoch
+    assert train_module.planned_epochs(cfg, [{"seconds": 40.0}, {"seconds": 5.0}, {"seconds": 5.0},
+                                             {"seconds": 5.0}]) == 4 + 1  # the pace of the last three
+    assert train_module.planned_epochs(cfg, [{"seconds": 100.0}]) == 1  # over budget: stop now
+    assert train_module.planned_epochs(cfg.model_copy(update={"epochs": 5}), [{"seconds": 1.0}]) == 5
+    assert train_module.planned_epochs(cfg.model_copy(update={"minutes": None}), [{"seconds": 1e9}]) == 100
+    assert train_module.learning_rate(cfg, 0, 6) == 3e-3
+    assert train_module.learning_rate(cfg, 3, 6) == pytest.approx(1.5e-3)
+    assert train_module.learning_rate(cfg, 7, 6) == 0.0
+
+
+def test_time_budget_stops_the_run_and_resume_keeps_it_stopped(tmp_path):
+    run = nf.train(small_config(epochs=50, minutes=1e-4), out=tmp_path, quiet=True)  # 6 ms: one epoch only
+    with open(run / "history.csv") as f:
+        assert len(list(csv.DictReader(f))) == 1
+    assert (run / "summary.json").is_file()
+    nf.train(resume=run, quiet=True)
+    with open(run / "history.csv") as f:
+        assert len(list(csv.DictReader(f))) == 1
+
+
 def test_early_stopping_stops(tmp_path):
     run = nf.train(small_config(epochs=6, patience=1, min_delta=10.0), out=tmp_path, quiet=True)
     with open(run / "history.csv") as f:

@@ -79,10 +79,15 @@ class RunConfig(BaseModel):
     batch_size: int = Field(64, ge=1, description="images (or crops) per step")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     weight_decay: float = Field(0.0, ge=0, description="Adam weight decay")
-    schedule: Literal["constant", "cosine"] = Field("constant", description="learning-rate schedule over the epochs")
+    schedule: Literal["constant", "cosine"] = Field("constant", description="learning-rate schedule over the epochs "
+                                                                     "(those that fit the time budget, with minutes)")
     loss: Literal["mse", "l1"] = Field("mse", description="training loss")
     ema: float | None = Field(None, gt=0, lt=1, description="keep an exponential moving average of the "
                               "weights with this decay (e.g. 0.999); checkpoints and validation use it")
+    minutes: float | None = Field(None, gt=0, description="time budget: stop after about this many minutes of "
+                                  "training (epochs and their validation; loading and the final evaluation come "
+                                  "on top). The cosine schedule spans the epochs that fit, re-estimated after "
+                                  "each epoch from the time measured; epochs stays the most that may run")
     patience: int | None = Field(None, ge=1, description="early stopping: epochs without improvement")
     min_delta: float = Field(0.0, ge=0, description="smallest validation-loss decrease that counts as improvement")
     # machine

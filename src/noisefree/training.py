@@ -3,15 +3,16 @@
 ``train(config)`` makes a run folder, trains, keeps the best and last checkpoints, evaluates the best one
 on the held-out data and writes the report. The clean images live on the training device and the noise
 is drawn there, so no data loader stands between the GPU and its work. ``train(resume=RUN_DIR)``
-continues a run exactly where it stopped: weights, optimiser, scheduler, random state, best-so-far.
+continues a run exactly where it stopped: weights, optimiser, random state, best-so-far. With a time
+budget (``minutes``) the run plans its epochs from the time they take (:func:`planned_epochs`).
 
 Run folder::
 
     config.yaml             the resolved configuration (RunConfig.from_yaml reads it back)
     best.safetensors/.json  best checkpoint by validation loss, with its model card
     last.safetensors/.json  checkpoint after the last finished epoch
-    train_state.pt          optimiser, scheduler, RNG, history (tensors only: loaded with weights_only)
-    history.csv             per-epoch losses, validation PSNR/SSIM, seconds
+    train_state.pt          optimiser, RNG, history (tensors only: loaded with weights_only)
+    history.csv             per-epoch losses, validation PSNR/SSIM, learning rate, seconds
     metrics.csv, summary.json, report.md, figures/   evaluation of the best checkpoint
 """
 
@@ -47,7 +48,7 @@ from .protocol import SMALL
 from .runs import eval_set, new_run_dir, slug, write_history
 from .training_data import PAIR_SEED, TrainingData, fixed_views, match_pairs, real_views
 
-__all__ = ["TrainingDiverged", "train"]
+__all__ = ["TrainingDiverged", "learning_rate", "planned_epochs", "train"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -58,11 +59,11 @@ def train(config: RunConfig | None = None, *, out: str | Path = "runs", resume: 
           quiet: bool = False) -> Path:
     """Train a denoiser; returns the run folder. Give ``config`` for a new run or ``resume`` for an old one."""
     run = set_up(config, out=Path(out), resume=resume, quiet=quiet)
-    steps = run.steps_per_epoch * (run.config.epochs - run.epoch)
-    with Progress(f"{run.run_dir.name}", steps, quiet=run.quiet) as bar:
+    with Progress(f"{run.run_dir.name}", run.steps_per_epoch * (run.planned - run.epoch), quiet=run.quiet) as bar:
         while not run.finished:
             train_one_epoch(run, bar)
             validate_and_save(run)
+            bar.update(total=bar.done + run.steps_per_epoch * (run.planned - run.epoch))
     if run.tb is not None:
         run.tb.close()
     if run.dist.main:
@@ -87,7 +88,6 @@ class Run:
     compiled: nn.Module
     card: ModelCard
     optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
     generator: torch.Generator
     noise: object
     objective: Objective
@@ -111,7 +111,12 @@ class Run:
 
     @property
     def finished(self) -> bool:
-        return self.epoch >= self.config.epochs or self.stopped_early
+        return self.epoch >= self.planned or self.stopped_early
+
+    @property
+    def planned(self) -> int:
+        """The epochs this run will have: ``epochs``, or those that fit its time budget."""
+        return planned_epochs(self.config, self.history)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -173,14 +178,12 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(
         config.ema), use_buffers=True) if config.ema else None)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
-                 if config.schedule == "cosine" else torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0))
     trained = (torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
                                                          else None) if d.active else model)
     run = Run(config=config, run_dir=run_dir, device=device, model=model,
               kept=ema.module if ema is not None else model, ema=ema,
               compiled=torch.compile(trained) if config.compile else trained, card=card, optimizer=optimizer,
-              scheduler=scheduler, generator=torch.Generator(device=device).manual_seed(_seed(config, d.rank)),
+              generator=torch.Generator(device=device).manual_seed(_seed(config, d.rank)),
               noise=noise, objective=objective, train_data=train_data.to(device), val_set=val_set,
               val_pairs=val_pairs, log=log, quiet=quiet, dist=d)
     if state is not None:
@@ -265,7 +268,8 @@ def _open_run(config: RunConfig | None, out: Path, resume, d: Dist, log) -> tupl
 
 
 def _restore(run: Run, state: dict) -> None:
-    """Continue from ``train_state.pt``: weights (and their average), optimiser, schedule, random state."""
+    """Continue from ``train_state.pt``: weights (and their average), optimiser, random state (the learning
+    rate follows from the epoch and the history)."""
     if run.ema is not None:
         run.model.load_state_dict(state["model"])
         run.ema.load_state_dict(state["ema"])
@@ -273,7 +277,6 @@ def _restore(run: Run, state: dict) -> None:
         last, _ = load_checkpoint(run.run_dir / "last.safetensors", device=run.device)
         run.model.load_state_dict(last.state_dict())
     run.optimizer.load_state_dict(state["optimizer"])
-    run.scheduler.load_state_dict(state["scheduler"])
     generators = state.get("generators") or [state["generator"]]
     if len(generators) == run.dist.world:
         run.generator.set_state(generators[run.dist.rank])
@@ -302,8 +305,10 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
     rng = TorchRandom(run.generator)
     run.loss_sum = torch.zeros((), device=device)
     run.epoch_start = time.perf_counter()
-    label, shown = f"epoch {run.epoch + 1}/{config.epochs}", time.monotonic()
-    steps = run.steps_per_epoch
+    label, shown = f"epoch {run.epoch + 1}/{run.planned}", time.monotonic()
+    steps, planned = run.steps_per_epoch, run.planned
+    for group in run.optimizer.param_groups:
+        group["lr"] = learning_rate(config, run.epoch, planned)
     for step in range(steps):
         pick = order[step * config.batch_size:(step + 1) * config.batch_size]
         batch = [v[pick].float() / scale for v, scale in zip(views, scales)]
@@ -323,7 +328,7 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
 
         target = batch.get("clean") if run.objective.target == "clean" else batch.get("pair")
         loss = run.objective.loss(net, noisy, target, generator=run.generator,
-                                  progress=(run.epoch + step / steps) / config.epochs)
+                                  progress=(run.epoch + step / steps) / planned)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
@@ -338,7 +343,25 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
             bar.update(advance=1, label=label, text=f"loss {running:.5f}")
         else:
             bar.update(advance=1, label=label)
-    run.scheduler.step()
+
+
+def learning_rate(config: RunConfig, epoch: int, planned: int) -> float:
+    """The learning rate of epoch ``epoch`` (0-based) of ``planned``: constant, or cosine from ``lr`` to 0."""
+    if config.schedule == "constant":
+        return config.lr
+    return config.lr * 0.5 * (1 + math.cos(math.pi * min(epoch / planned, 1.0)))
+
+
+def planned_epochs(config: RunConfig, history: list[dict]) -> int:
+    """How many epochs the run will have. Without a time budget, ``epochs``; with ``minutes``, the epochs
+    done plus as many more as fit the time left at the pace of the last three (their ``seconds``: training
+    and validation), never more than ``epochs``. The same on every process (rank 0's clock)."""
+    if config.minutes is None or not history:
+        return config.epochs
+    walls = [h["seconds"] for h in history]
+    left = config.minutes * 60 - sum(walls)
+    pace = sum(walls[-3:]) / len(walls[-3:])
+    return min(config.epochs, len(history) + max(0, int(left // pace)))
 
 
 def _check_finite(run: Run, running: float, step: int) -> None:
@@ -359,10 +382,11 @@ def validate_and_save(run: Run) -> None:
     improved = val["loss"] < run.best_loss - config.min_delta
     run.bad_epochs = 0 if improved else run.bad_epochs + 1
     run.best_loss = min(run.best_loss, val["loss"])
+    seconds = run.dist.broadcast(time.perf_counter() - run.epoch_start)  # with validation; rank 0's clock
     run.epoch += 1
     run.history.append({"epoch": run.epoch, "train_loss": run.dist.mean(run.loss_sum).item() / run.steps_per_epoch,
                         "val_loss": val["loss"], "val_psnr": val["psnr"], "val_ssim": val["ssim"],
-                        "lr": run.optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - run.epoch_start})
+                        "lr": run.optimizer.param_groups[0]["lr"], "seconds": seconds})
     generators = run.dist.gather(run.generator.get_state())  # each rank's random stream, for an exact resume
     if not run.dist.main:
         return
@@ -371,17 +395,19 @@ def validate_and_save(run: Run) -> None:
     if improved:
         save_checkpoint(run.run_dir / "best", run.kept, epoch_card)
     extra = {"model": run.model.state_dict(), "ema": run.ema.state_dict()} if run.ema is not None else {}
-    torch.save({**extra, "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
-                "generator": generators[0], "generators": generators, "history": run.history,
-                "best_loss": run.best_loss, "bad_epochs": run.bad_epochs}, run.run_dir / "train_state.pt")
+    torch.save({**extra, "optimizer": run.optimizer.state_dict(), "generator": generators[0],
+                "generators": generators, "history": run.history, "best_loss": run.best_loss,
+                "bad_epochs": run.bad_epochs}, run.run_dir / "train_state.pt")
     write_history(run.history, run.run_dir / "history.csv")
     h = run.history[-1]
     scores = (f"PSNR {h['val_psnr']:.2f} dB  SSIM {h['val_ssim']:.4f}" if math.isfinite(h["val_psnr"]) else
               "(no clean reference)")
-    run.log(f"epoch {h['epoch']:>3}/{config.epochs}  train {h['train_loss']:.5f}  val {h['val_loss']:.5f}  {scores}  "
+    run.log(f"epoch {h['epoch']:>3}/{run.planned}  train {h['train_loss']:.5f}  val {h['val_loss']:.5f}  {scores}  "
             f"{h['seconds']:.1f} s{'  *' if improved else ''}")
     if run.stopped_early:
         run.log(f"early stopping: no improvement for {config.patience} epochs")
+    elif run.finished and run.planned < config.epochs:
+        run.log(f"time budget: {config.minutes:g} min leave no room for another epoch ({h['seconds']:.0f} s the last)")
     if run.tb is not None:
         run.tb.epoch(h, _samples(run))
 

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# A GPU session's work for the shipped models and the speed table, in three stages that each fit one
+# 10-minute call of a lent GPU machine (about 9 minutes each, so all three fit a 30-minute lease).
+#
+#   here:    bash benchmarks/gpu_session.sh prepare ../shared/data   # copies the data into .gpu/ (git-ignored)
+#   device:  bash benchmarks/gpu_session.sh gray    # carry .gpu/gray; train400, BSD68, Set12 (16 MB)
+#            bash benchmarks/gpu_session.sh color   # carry .gpu/color; CBSD432 only (32 MB): CBSD68 is scored here
+#            bash benchmarks/gpu_session.sh small   # carry .gpu/small; MNIST test set and the CIFAR-10 archive
+#   here:    tar -xzf FILES_AT/STAGE.tar.gz && git diff --stat   (then, after color, score CBSD68 here:
+#            python benchmarks/pretrained_quality.py --data ../shared/data --only color-blind)
+#
+# Each stage trains the recipes in benchmarks/pretrained/gpu/ (their `minutes:` time budgets fit the call),
+# installs the weights, measures what it can, and leaves in $OUT: STAGE.tar.gz (the shipped weights and
+# cards, the README and the speed/quality figures, as the stage left them), STAGE.log, and each run's
+# history.csv. The device's copy of the checkout may have no .git, so the files travel whole: check
+# `git diff` here before committing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stage=${1:?usage: gpu_session.sh prepare DATA | gray | color | small}
+
+if [ "$stage" = prepare ]; then
+    data=${2:?give the data folder, e.g. ../shared/data}
+    rm -rf .gpu && mkdir -p .gpu/gray/data/gray .gpu/color/data/color .gpu/small/data
+    cp -r "$data"/gray/train400 "$data"/gray/bsd68 "$data"/gray/set12 .gpu/gray/data/gray/
+    cp -r "$data"/color/cbsd432 .gpu/color/data/color/
+    cp -r "$data"/mnist "$data"/cifar10 .gpu/small/data/
+    du -sh .gpu/*
+    exit 0
+fi
+
+out=${OUT:-/tmp/gpu-session}
+mkdir -p "$out"
+exec > >(tee "$out/$stage.log") 2>&1
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD/src:$PWD/benchmarks"
+python3 -m pip install -q --no-deps -e . || echo "pip install -e . failed; using PYTHONPATH=src"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
+data=".gpu/$stage/data"
+case "$stage" in
+    gray)
+        python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device cuda --only gray-blind
+        python3 benchmarks/pretrained_quality.py --data "$data" --only gray-blind --no-figure
+        python3 benchmarks/speed.py --device cuda ;;
+    color)
+        python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device cuda --only color-blind ;;
+    small)
+        python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device cuda --only mnist,cifar10
+        python3 benchmarks/pretrained_quality.py --data "$data" --only mnist,cifar10 --no-figure ;;
+    *) echo "unknown stage $stage"; exit 2 ;;
+esac
+for run in benchmarks/out/pretrained/*/; do
+    [ -f "$run/history.csv" ] && cp "$run/history.csv" "$out/$(basename "$run")-history.csv"
+done
+tar -czf "$out/$stage.tar.gz" src/noisefree/assets/pretrained README.md docs/figures
+ls -l "$out"
