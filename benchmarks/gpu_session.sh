@@ -6,6 +6,8 @@
 #   device:  bash benchmarks/gpu_session.sh gray    # carry .gpu/gray; train400, BSD68, Set12 (16 MB)
 #            bash benchmarks/gpu_session.sh color   # carry .gpu/color; CBSD432 only (32 MB): CBSD68 is scored here
 #            bash benchmarks/gpu_session.sh small   # carry .gpu/small; MNIST test set and the CIFAR-10 archive
+#            bash benchmarks/gpu_session.sh speedrun  # carry .gpu/gray; the gray-8min preset from scratch, then
+#                                                     # BSD68 and Set12 scores (about 9.5 minutes: timeout_s 600)
 #   here:    tar -xzf FILES_AT/STAGE.tar.gz && git diff --stat   (then, after color, score CBSD68 here:
 #            python benchmarks/pretrained_quality.py --data ../shared/data --only color-blind)
 #
@@ -16,7 +18,7 @@
 # `git diff` here before committing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stage=${1:?usage: gpu_session.sh prepare DATA | gray | color | small}
+stage=${1:?usage: gpu_session.sh prepare DATA | gray | color | small | speedrun}
 
 if [ "$stage" = prepare ]; then
     data=${2:?give the data folder, e.g. ../shared/data}
@@ -36,6 +38,7 @@ python3 -m pip install -q --no-deps -e . || echo "pip install -e . failed; using
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
 data=".gpu/$stage/data"
+[ "$stage" = speedrun ] && data=".gpu/gray/data"
 case "$stage" in
     gray)
         python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device cuda --only gray-blind
@@ -46,6 +49,16 @@ case "$stage" in
     small)
         python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device cuda --only mnist,cifar10
         python3 benchmarks/pretrained_quality.py --data "$data" --only mnist,cifar10 --no-figure ;;
+    speedrun)
+        python3 -m noisefree train --preset gray-8min --dataset "folder:$data/gray/train400" --device cuda \
+            --out benchmarks/out/speedrun
+        run=$(ls -d benchmarks/out/speedrun/*/ | tail -1)
+        cp "$run/history.csv" "$out/speedrun-history.csv"
+        for set in bsd68 set12; do
+            python3 -m noisefree benchmark --methods "$run" --dataset "folder:$data/gray/$set" --protocol standard \
+                --sigma 15,25,50 --output "benchmarks/out/speedrun-$set" -q | tee "$out/speedrun-$set.txt"
+        done
+        exit 0 ;;
     *) echo "unknown stage $stage"; exit 2 ;;
 esac
 for run in benchmarks/out/pretrained/*/; do

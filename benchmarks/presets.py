@@ -45,7 +45,8 @@ def main():
     results_file = OUT / "presets.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     for name, preset in PRESETS.items():
-        if name == "demo" or (args.only and args.only not in name and args.only not in preset.fields["dataset"]):
+        wanted = not args.only or args.only in name or args.only in preset.fields["dataset"]
+        if not name.startswith("ref-") or not wanted:  # the reference designs only
             continue
         epochs = min(preset.fields["epochs"], args.max_epochs or 10**9)
         print(f"== {name}: {epochs} epoch(s)", flush=True)
@@ -78,7 +79,7 @@ def write_table(results: dict) -> None:
     lines = ["| preset | reference reported | noisefree measured (test PSNR / SSIM; noisy input) | epochs "
              "| s/epoch | command |", "|---|---|---|---|---|---|"]
     for name, preset in PRESETS.items():
-        if name == "demo" or name not in results:
+        if not name.startswith("ref-") or name not in results:
             continue
         r = results[name]
         if "skipped" in r:

@@ -187,3 +187,4 @@ def test_the_gpu_session_stages_fit_their_calls():
     script = (RECIPES.parent / "gpu_session.sh").read_text()
     for stage, names in stages.items():
         assert f"    {stage})" in script and sum(budgets[n] for n in names) <= 6.5, stage
+    assert "    speedrun)" in script and "--preset gray-8min" in script  # the time-to-quality preset, 8 minutes
