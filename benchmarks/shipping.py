@@ -10,11 +10,15 @@ import json
 import shutil
 from pathlib import Path
 
+import torch
 import yaml
 
 from noisefree.card import ModelCard
-from noisefree.checkpoint import find_checkpoint, read_card
+from noisefree.checkpoint import find_checkpoint, load_checkpoint, read_card
+from noisefree.config import RunConfig
 from noisefree.pretrained import MANIFEST, PRETRAINED_DIR, list_pretrained, pretrained_files, sha256
+from noisefree.resolve import resolve
+from noisefree.training import validation_psnr
 
 
 def install(run_dir, name: str, *, description: str | None = None, training: dict | None = None,
@@ -40,6 +44,20 @@ def install(run_dir, name: str, *, description: str | None = None, training: dic
     shutil.copyfile(weights, target)
     _write_card(name, ModelCard.parse(text, source=f"card for {name}"))
     return target
+
+
+def validation_gain(name: str, run_dir) -> float | None:
+    """PSNR of ``run_dir``'s best weights minus that of the shipped ``name``, both on the run's validation
+    images with its validation noise (printed); None when nothing of that name ships yet."""
+    if name not in list_pretrained():
+        return None
+    config = RunConfig.from_yaml(Path(run_dir) / "config.yaml")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    new, _ = load_checkpoint(find_checkpoint(Path(run_dir)))
+    before = validation_psnr(resolve(name, device="cpu").denoiser.model, config, device=device)
+    after = validation_psnr(new, config, device=device)
+    print(f"{name}: validation PSNR {before:.3f} dB shipped, {after:.3f} dB {Path(run_dir).name}", flush=True)
+    return after - before
 
 
 def update_card(name: str, **fields) -> ModelCard:

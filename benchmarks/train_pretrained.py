@@ -8,7 +8,10 @@
 Each recipe is an ordinary run configuration; this script only fills in where the data lies. Training
 writes an ordinary run folder under benchmarks/out/pretrained/; installing copies its best checkpoint
 (float32 weights) into src/noisefree/assets/pretrained/ and records the SHA-256 sums the package checks on
-load. Evaluate afterwards with benchmarks/pretrained_quality.py.
+load. Before installing, the new weights and the shipped ones are scored on the run's own validation
+images (never a test set); weights that score lower are not installed unless --force is given (the check
+favours the shipped model where a different seed's split let it train on some of those images).
+Evaluate afterwards with benchmarks/pretrained_quality.py.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     ap.add_argument("--recipes", default="", help="a folder of recipes under benchmarks/pretrained/ (e.g. gpu)")
     ap.add_argument("--no-install", action="store_true", help="train only")
+    ap.add_argument("--force", action="store_true", help="install even where the shipped weights validate higher")
     ap.add_argument("--install", nargs="*", default=None, metavar="NAME=RUN",
                     help="install already trained run folders instead of training")
     args = ap.parse_args()
@@ -73,8 +77,13 @@ def main():
             print(f"{name}: {runs[name]} ({minutes:.1f} min)", flush=True)
     if args.no_install:
         return
-    from shipping import install
+    from shipping import install, validation_gain
     for name, run in runs.items():
+        gain = validation_gain(name, run)
+        if gain is not None and gain < 0 and not args.force:
+            print(f"not installing {name}: {run} validates {-gain:.3f} dB below the shipped weights (--force "
+                  "installs it anyway)")
+            continue
         timing = Path(run) / "trained_on.txt"
         training = {"time": timing.read_text().strip() if timing.is_file() else "not recorded",
                     "run": Path(run).name}

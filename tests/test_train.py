@@ -10,6 +10,7 @@ import noisefree as nf
 from noisefree import training as train_module
 from noisefree.checkpoint import load_checkpoint
 from noisefree.config import RunConfig
+from noisefree.models import build_model
 
 
 def small_config(**kw):
@@ -185,3 +186,12 @@ def test_tensorboard_logs_losses_scores_lr_and_images(tmp_path):
         assert tag in tags["scalars"], tags
     assert [e.step for e in events.Scalars("val/psnr")] == [1, 2]
     assert "val/noisy|denoised|clean" in tags["images"]
+
+
+def test_validation_psnr_scores_a_model_as_its_run_validated_it(tmp_path):
+    run = nf.train(small_config(epochs=2), out=tmp_path, quiet=True)
+    config = RunConfig.from_yaml(run / "config.yaml")
+    best, card = load_checkpoint(run / "best.safetensors")
+    assert train_module.validation_psnr(best, config) == pytest.approx(card.metrics["validation"]["psnr"], abs=1e-4)
+    untrained = build_model(config.model, channels=1, **config.model_args)
+    assert train_module.validation_psnr(untrained, config) < card.metrics["validation"]["psnr"] - 3

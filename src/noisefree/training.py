@@ -48,7 +48,7 @@ from .protocol import SMALL
 from .runs import eval_set, new_run_dir, slug, write_history
 from .training_data import PAIR_SEED, TrainingData, fixed_views, match_pairs, real_views
 
-__all__ = ["TrainingDiverged", "learning_rate", "planned_epochs", "train"]
+__all__ = ["TrainingDiverged", "learning_rate", "planned_epochs", "train", "validation_psnr"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -449,6 +449,20 @@ def _samples(run: Run) -> list[torch.Tensor]:
     out = run.forward(run.kept, noisy[:k], None if sigma is None else sigma[:k]).float()
     run.model.train()
     return [noisy[:k], out] + ([clean[:k]] if clean is not None else [])
+
+
+@torch.no_grad()
+def validation_psnr(model: nn.Module, config: RunConfig, *, device: str | torch.device = "cpu") -> float:
+    """Mean PSNR of ``model`` on the validation images of a run with ``config``, noised with the seeds that
+    run validates with: two networks are compared (e.g. before shipping one) without touching a test set."""
+    full, _ = _load_images(config)
+    _, val_set = full.split(config.val_fraction, seed=config.seed)
+    spec, model = get_spec(config.model), model.to(device).eval()
+    scores = []
+    for clean, noisy, _, sigma in _validation_pairs(val_set, parse_noise(config.noise), config, device):
+        out = forward_padded(model, spec, noisy, sigma).float()
+        scores += psnr(SMALL.finish(out), clean).tolist()
+    return float(np.mean(scores))
 
 
 # ---- final evaluation ------------------------------------------------------------------------------
