@@ -177,7 +177,8 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     model = model.to(memory_format=torch.channels_last)  # faster on CUDA and on CPUs alike (oneDNN)
     ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(
         config.ema), use_buffers=True) if config.ema else None)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                 fused=device.type == "cuda" or None)  # one kernel for all parameters on a GPU
     trained = (torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
                                                          else None) if d.active else model)
     run = Run(config=config, run_dir=run_dir, device=device, model=model,
