@@ -188,3 +188,44 @@ def test_the_gpu_session_stages_fit_their_calls():
     for stage, names in stages.items():
         assert f"    {stage})" in script and sum(budgets[n] for n in names) <= 6.5, stage
     assert "    speedrun)" in script and "--preset gray-8min" in script  # the time-to-quality preset, 8 minutes
+
+
+def test_bf16_precision_runs_the_network_in_bfloat16_and_stays_close():
+    from noisefree.denoiser import set_precision
+
+    rng = np.random.default_rng(0)
+    clean = smooth_image(64, 64, seed=3)
+    noisy = (clean + rng.normal(0, 25 / 255, clean.shape)).astype(np.float32)
+    exact = nf.load("gray-blind")(noisy, sigma=25 / 255)
+    fast = set_precision(nf.load("gray-blind"), "bf16")(noisy, sigma=25 / 255)
+    assert not np.array_equal(exact, fast)  # bf16 really ran (on a CPU too: autocast works there)
+    assert np.abs(exact - fast).max() < 0.02
+    assert abs(psnr_np(exact, clean) - psnr_np(fast, clean)) < 0.05
+
+
+def test_set_precision_reaches_wrapped_networks_and_refuses_classical_methods():
+    from noisefree.denoiser import set_precision
+    from noisefree.resolve import resolve
+
+    for name in ("x8:gray-blind", "vst:gray-blind", "auto"):
+        den = set_precision(resolve(name).denoiser, "bf16")
+        leaf = den.base if hasattr(den, "base") else den
+        assert leaf.precision == "bf16", name
+        if name == "auto":  # handed on to the shipped model it picks
+            den(smooth_image(16, 16))
+            assert den.pick(1).precision == "bf16"
+    with pytest.raises(ValueError, match="bm3d"):
+        set_precision(resolve("bm3d").denoiser, "bf16")
+    with pytest.raises(ValueError, match="fp8"):
+        set_precision(resolve("gray-blind").denoiser, "fp8")
+
+
+def test_denoise_cli_takes_precision(tmp_path):
+    write_image(tmp_path / "a.png", smooth_image(48, 48, seed=1))
+    r = CliRunner().invoke(app, ["denoise", "gray-blind", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"),
+                                 "--precision", "bf16", "-q"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "out" / "a.png").is_file()
+    r = CliRunner().invoke(app, ["denoise", "bm3d", str(tmp_path / "a.png"), "-o", str(tmp_path / "out2"),
+                                 "--precision", "bf16", "-q"])
+    assert r.exit_code != 0 and "applies to networks" in r.output

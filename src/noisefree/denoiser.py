@@ -21,7 +21,8 @@ from .inference import fold_batchnorm
 from .models.registry import ModelSpec, get_spec
 from .noise import estimate_noise_sigma_sampled
 
-__all__ = ["Denoiser", "NetworkDenoiser", "forward_padded", "run_in_pieces", "sigma_per_image", "tiled"]
+__all__ = ["PRECISIONS", "Denoiser", "NetworkDenoiser", "forward_padded", "run_in_pieces", "set_precision",
+           "sigma_per_image", "tiled"]
 
 
 def forward_padded(model: nn.Module, spec: ModelSpec, x: torch.Tensor, sigma=None) -> torch.Tensor:
@@ -98,6 +99,8 @@ class Denoiser:
     channels: int | None = None
     takes_sigma: bool = True
     tile_progress: Callable[[int, int], None] | None = None  # networks report tiles of large images here
+    precision: str = "float32"  # networks: "bf16" runs them under bf16 autocast (see set_precision)
+    takes_precision: bool = False  # whether ``precision`` means anything to this method
 
     def denoise_batch(self, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
         raise NotImplementedError
@@ -173,9 +176,12 @@ class NetworkDenoiser(Denoiser):
     Networks that take the noise level (``card.takes_sigma``) use ``sigma``, estimated per image when None;
     the others ignore it and say so once."""
 
+    takes_precision = True
+
     def __init__(self, model: nn.Module, card: ModelCard | dict, *, batch_size: int = 16, tile: int = 512,
-                 overlap: int = 96, tile_pixels: int = 1024 * 1024):
+                 overlap: int = 96, tile_pixels: int = 1024 * 1024, precision: str = "float32"):
         self.model = model.eval()  # as trained: what checkpoints and fine-tuning read
+        self.precision = _check_precision(precision)
         self._fast: nn.Module | None = None  # the same network with batch norms folded, made on first use
         self.card = card = ModelCard.of(card)
         self.spec: ModelSpec = get_spec(card.architecture)
@@ -211,14 +217,41 @@ class NetworkDenoiser(Denoiser):
             warnings.warn(f"{self.name} takes no noise level; sigma={_fmt(sigma)} is ignored (it denoises "
                           "blindly)", UserWarning, stacklevel=3)
 
+        bf16 = _check_precision(self.precision) == "bf16"
+
         def run(t, s):
             t = t.to(self.device, torch.float32).contiguous(memory_format=torch.channels_last)
-            return forward_padded(self.inference_model, self.spec, t, s).float().contiguous()
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+                return forward_padded(self.inference_model, self.spec, t, s).float().contiguous()
 
         return run_in_pieces(run, x, sigma_per_image(x, sigma) if self.card.takes_sigma else None,
                              batch_size=self.batch_size, tile_pixels=0 if self.spec.fixed_size else self.tile_pixels,
                              tile=self.tile, overlap=self.overlap, progress=self.tile_progress,
                              tile_batch=self.tile_batch or (4 if self.device.type == "cuda" else 1))
+
+
+PRECISIONS = ("float32", "bf16")
+
+
+def _check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: use float32 (exact, the default) or bf16 (faster on GPUs with "
+                         "bf16 units, e.g. A100/H100; outputs differ in the third or fourth decimal)")
+    return precision
+
+
+def set_precision(den: Denoiser, precision: str) -> Denoiser:
+    """Run the network(s) inside ``den`` (also under ``x8:`` / ``vst:`` and ``auto``) in ``precision``:
+    ``float32`` or ``bf16`` (autocast: convolutions in bfloat16, output float32). Classical methods have no
+    such setting and are refused with a message."""
+    _check_precision(precision)
+    leaf = den
+    while getattr(leaf, "base", None) is not None:
+        leaf.precision, leaf = precision, leaf.base
+    if not leaf.takes_precision:
+        raise ValueError(f"{den.name}: precision {precision} applies to networks, and {leaf.name} is not one")
+    leaf.precision = precision
+    return den
 
 
 def sigma_per_image(x: torch.Tensor, sigma) -> torch.Tensor:

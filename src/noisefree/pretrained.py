@@ -69,6 +69,7 @@ class AutoDenoiser(Denoiser):
 
     name = "auto"
     channels = None
+    takes_precision = True
 
     def __init__(self, *, device=None):
         self.device = device
@@ -84,7 +85,7 @@ class AutoDenoiser(Denoiser):
 
     def denoise_batch(self, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
         model = self.pick(x.shape[1])
-        model.tile_progress = self.tile_progress
+        model.tile_progress, model.precision = self.tile_progress, self.precision
         return model.denoise_batch(x, sigma)
 
 

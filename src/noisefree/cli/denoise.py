@@ -24,6 +24,8 @@ def denoise(
                                     "TYX, TZCYX, ZYXS (S: RGB); stacks are denoised plane by plane"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace existing output files"),
     device: str | None = typer.Option(None, help="cpu | cuda | mps (default: best available)"),
+    precision: str = typer.Option("float32", help="networks: float32 (exact) | bf16 (autocast; faster on GPUs "
+                                  "with bf16 units, outputs differ in the third or fourth decimal)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Denoise image files and folders; outputs keep the input's size, bit depth and channels. TIFF stacks
@@ -32,6 +34,7 @@ def denoise(
     Under torchrun (`torchrun --nproc_per_node N -m noisefree denoise ...`) the files are shared out: each
     process denoises every N-th one, so each is written once; a file that fails is reported and the rest go on."""
     from ..apply import denoise_jobs, find_jobs
+    from ..denoiser import set_precision
     from ..devices import pick_device
     from ..distributed import from_env
     from ..progress import Progress
@@ -48,6 +51,8 @@ def denoise(
         raise ValueError("no input images: noisefree denoise [MODEL] INPUT... [-o OUT]")
     shard = from_env()  # under torchrun: this process takes every world-th file, so each is written once
     den = resolve(model, device=pick_device(device, local_rank=shard.local_rank if shard.active else None)).denoiser
+    if precision != "float32":
+        set_precision(den, precision)
     jobs, problems = find_jobs(args, output)
     jobs = jobs[shard.rank::shard.world]
     problems = problems if shard.main else []
