@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# A GPU session's work for the shipped models and the speed table, in three stages that each fit one
-# 10-minute call of a lent GPU machine (about 9 minutes each, so all three fit a 30-minute lease).
+# A GPU session's work, in stages that each fit one 10-minute call of a lent GPU machine. The first three
+# (about 9 minutes each: the shipped models and the GPU speed table) fill one 30-minute lease; speedrun
+# (issue 12's 8-minute recipe) and selfsup (issue 10's table at a GPU budget) are for the next one.
 #
-#   here:    bash benchmarks/gpu_session.sh prepare ../shared/data   # copies the data into .gpu/ (git-ignored)
+#   here:    bash benchmarks/gpu_session.sh prepare ../shared/data /work/bench-out  # data (and the saved
+#            self-supervised results) into .gpu/, which git ignores and `carry` takes along
 #   device:  bash benchmarks/gpu_session.sh gray    # carry .gpu/gray; train400, BSD68, Set12 (16 MB)
 #            bash benchmarks/gpu_session.sh color   # carry .gpu/color; CBSD432 only (32 MB): CBSD68 is scored here
 #            bash benchmarks/gpu_session.sh small   # carry .gpu/small; MNIST test set and the CIFAR-10 archive
 #            bash benchmarks/gpu_session.sh speedrun  # carry .gpu/gray; the gray-8min preset from scratch, then
 #                                                     # BSD68 and Set12 scores (about 9.5 minutes: timeout_s 600)
+#            bash benchmarks/gpu_session.sh selfsup [ROWS]  # carry .gpu/gray and .gpu/selfsup: issue 10's
+#                 Gaussian table at 60 epochs, rows supervised,n2n,ne2ne (default) or n2v,n2v2 in a second call;
+#                 stopped after 8 minutes, keeping the rows done (BM3D's row comes from the carried results)
 #   here:    tar -xzf FILES_AT/STAGE.tar.gz && git diff --stat   (then, after color, score CBSD68 here:
 #            python benchmarks/pretrained_quality.py --data ../shared/data --only color-blind)
 #
@@ -18,14 +23,17 @@
 # `git diff` here before committing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stage=${1:?usage: gpu_session.sh prepare DATA | gray | color | small | speedrun}
+stage=${1:?usage: gpu_session.sh prepare DATA [BENCH_OUT] | gray | color | small | speedrun | selfsup [ROWS]}
 
 if [ "$stage" = prepare ]; then
     data=${2:?give the data folder, e.g. ../shared/data}
-    rm -rf .gpu && mkdir -p .gpu/gray/data/gray .gpu/color/data/color .gpu/small/data
+    rm -rf .gpu && mkdir -p .gpu/gray/data/gray .gpu/color/data/color .gpu/small/data \
+        .gpu/selfsup/self_supervised/gaussian
     cp -r "$data"/gray/train400 "$data"/gray/bsd68 "$data"/gray/set12 .gpu/gray/data/gray/
     cp -r "$data"/color/cbsd432 .gpu/color/data/color/
     cp -r "$data"/mnist "$data"/cifar10 .gpu/small/data/
+    results=${3:-benchmarks/out}/self_supervised/gaussian/results.json  # the BM3D row takes an hour of CPU
+    if [ -f "$results" ]; then cp "$results" .gpu/selfsup/self_supervised/gaussian/; fi
     du -sh .gpu/*
     exit 0
 fi
@@ -38,7 +46,7 @@ python3 -m pip install -q --no-deps -e . || echo "pip install -e . failed; using
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
 data=".gpu/$stage/data"
-[ "$stage" = speedrun ] && data=".gpu/gray/data"
+case "$stage" in speedrun | selfsup) data=".gpu/gray/data" ;; esac
 case "$stage" in
     gray)
         python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device cuda --only gray-blind
@@ -58,6 +66,11 @@ case "$stage" in
             python3 -m noisefree benchmark --methods "$run" --dataset "folder:$data/gray/$set" --protocol standard \
                 --sigma 15,25,50 --output "benchmarks/out/speedrun-$set" -q | tee "$out/speedrun-$set.txt"
         done
+        exit 0 ;;
+    selfsup)
+        timeout 480 python3 benchmarks/self_supervised.py --data "$data" --noise gaussian --epochs 60 --device cuda \
+            --only "${2:-supervised,n2n,ne2ne}" --out .gpu/selfsup || echo "stopped at the time limit; rows done are kept"
+        tar -czf "$out/selfsup.tar.gz" README.md .gpu/selfsup/self_supervised/gaussian/results.json
         exit 0 ;;
     *) echo "unknown stage $stage"; exit 2 ;;
 esac
