@@ -23,7 +23,7 @@ def noisefree(*args, timeout=600):
 def test_two_processes_train_resume_and_load_in_one(tmp_path):
     r = noisefree("train", "--dataset", "digits", "--subset", "0:600", "--model", "pool-ae", "--noise", "gaussian:0.3",
                   "--epochs", "2", "--batch-size", "32", "--eval-images", "20", "--device", "cpu", "--nproc", "2",
-                  "--out", tmp_path, "-q")
+                  "--minutes", "60", "--schedule", "cosine", "--out", tmp_path, "-q")  # ranks plan epochs alike
     assert r.returncode == 0, r.stderr[-3000:]
     run = next(tmp_path.iterdir())
     assert r.stdout.count("run folder:") == 1  # rank 0 alone speaks
@@ -31,6 +31,7 @@ def test_two_processes_train_resume_and_load_in_one(tmp_path):
     with open(run / "history.csv") as f:
         history = list(csv.DictReader(f))
     assert len(history) == 2 and float(history[1]["train_loss"]) < float(history[0]["train_loss"])
+    assert [float(h["lr"]) for h in history] == pytest.approx([1e-3, 5e-4])  # cosine over the 2 planned epochs
     state = torch.load(run / "train_state.pt", weights_only=True)
     assert len(state["generators"]) == 2 and not torch.equal(*state["generators"])  # each rank its own stream
     den = nf.load(run)  # one process reads what two wrote
