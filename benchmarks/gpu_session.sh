@@ -4,8 +4,11 @@
 # (issue 12's 8-minute recipe) and selfsup (issue 10's table at a GPU budget) are for the next one.
 #
 #   here:    bash benchmarks/gpu_session.sh prepare ../shared/data /work/bench-out  # data (and the saved
-#            self-supervised results) into .gpu/, which git ignores and `carry` takes along
-#   device:  bash benchmarks/gpu_session.sh gray    # carry .gpu/gray; train400, BSD68, Set12 (16 MB)
+#            self-supervised results) into .gpu/, which git ignores and `carry` takes along, and the wheels
+#            the GPU machine's image lacks (pydantic and its parts, pypng) into .gpu/whl: carry it every time
+#   device:  (each call: timeout_s 600 and carry [".gpu/whl", ".gpu/STAGE-DATA"], e.g. for gray
+#            carry [".gpu/whl", ".gpu/gray"]; the command is the line below, nothing more)
+#            bash benchmarks/gpu_session.sh gray    # carry .gpu/gray; train400, BSD68, Set12 (16 MB)
 #            bash benchmarks/gpu_session.sh color   # carry .gpu/color; CBSD432 only (32 MB): CBSD68 is scored here
 #            bash benchmarks/gpu_session.sh small   # carry .gpu/small; MNIST test set and the CIFAR-10 archive
 #            bash benchmarks/gpu_session.sh speedrun  # carry .gpu/gray; the gray-8min preset from scratch, then
@@ -34,6 +37,11 @@ if [ "$stage" = prepare ]; then
     cp -r "$data"/mnist "$data"/cifar10 .gpu/small/data/
     results=${3:-benchmarks/out}/self_supervised/gaussian/results.json  # the BM3D row takes an hour of CPU
     if [ -f "$results" ]; then cp "$results" .gpu/selfsup/self_supervised/gaussian/; fi
+    # the device runs Python 3.12 without these (see /work/.library/device/KINDS.md); versions as tested here
+    "${PYTHON:-python3}" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+        --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+        -d .gpu/whl pydantic==2.14.3 pydantic-core==2.50.4 annotated-types==0.8.0 typing-inspection==0.4.5 \
+        pypng==0.20220715.0
     du -sh .gpu/*
     exit 0
 fi
@@ -42,6 +50,10 @@ out=${OUT:-/tmp/gpu-session}
 mkdir -p "$out"
 exec > >(tee "$out/$stage.log") 2>&1
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD/src:$PWD/benchmarks"
+if [ -d .gpu/whl ]; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl
+    export PYTHONPATH="/tmp/site:$PYTHONPATH"
+fi
 python3 -m pip install -q --no-deps -e . || echo "pip install -e . failed; using PYTHONPATH=src"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
