@@ -246,8 +246,8 @@ def set_precision(den: Denoiser, precision: str) -> Denoiser:
     such setting and are refused with a message."""
     _check_precision(precision)
     leaf = den
-    while getattr(leaf, "base", None) is not None:
-        leaf.precision, leaf = precision, leaf.base
+    while getattr(leaf, "base", None) is not None:  # x8: and vst: wrap the network; only it reads precision
+        leaf = leaf.base
     if not leaf.takes_precision:
         raise ValueError(f"{den.name}: precision {precision} applies to networks, and {leaf.name} is not one")
     leaf.precision = precision
