@@ -10,15 +10,17 @@ Every learned row is the same network (a 3-level U-Net, width 16; N2V2 with its 
 blur-pool, direct output), the same crops, batches and epochs; only the objective differs. Training noise
 is drawn once per image with a fixed seed (the self-supervised rows never see a clean image); evaluation is
 the standard protocol (noise seeded per image, not clipped, result rounded to 8 bits). Trained runs and
-scores are kept in OUT/self_supervised/NOISE/ (OUT: --out), so a re-run only redoes what is missing, and
-the table goes into the README between <!-- selfsup-NOISE:start/end --> markers.
+scores are kept in OUT/self_supervised/NOISE/ (OUT: --out), so a re-run only redoes what is missing: a row
+whose run stopped part-way (a session ended) resumes from its last epoch, so a long budget can be spread
+over several sittings. A row's training time is the sum of its epochs' times (validation included), however
+many sittings it took. The table goes into the README between <!-- selfsup-NOISE:start/end --> markers.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
-import time
 from pathlib import Path
 
 import torch
@@ -87,9 +89,13 @@ def main():
     for objective in LEARNED[args.noise]:
         if objective in results and (wanted is None or objective not in wanted):
             continue
-        t0 = time.perf_counter()
-        run = nf.train(recipe(objective, noise, args.data, args.epochs, args.device), out=out / "runs", quiet=True)
-        minutes = (time.perf_counter() - t0) / 60
+        config = recipe(objective, noise, args.data, args.epochs, args.device)
+        earlier = unfinished_run(out / "runs", config)
+        if earlier is not None:
+            print(f"{objective}: resuming {earlier}", flush=True)
+        run = (nf.train(resume=earlier, quiet=True) if earlier is not None
+               else nf.train(config, out=out / "runs", quiet=True))
+        minutes = training_seconds(run) / 60
         score(objective, str(run), {"run": str(run), "epochs": args.epochs,
                                     "training": f"{minutes:.1f} min on {hardware()}, "
                                                 f"{torch.get_num_threads()} thread(s)"})
@@ -99,6 +105,25 @@ def main():
     (out / "results.md").write_text(table)
     replace_block(ROOT / "README.md", f"selfsup-{args.noise}", table)
     print(table)
+
+
+def unfinished_run(runs: Path, config: RunConfig) -> Path | None:
+    """The newest run folder under ``runs`` trained with ``config`` (name and device aside) that has not
+    finished (no summary.json yet), or None: the row to resume rather than start again."""
+    same = {"name", "device"}
+    want = config.model_dump(exclude=same)
+    for run in sorted(runs.glob(f"{config.name}-*"), key=lambda p: p.name, reverse=True):
+        if not (run / "config.yaml").is_file() or (run / "summary.json").is_file():
+            continue
+        if RunConfig.from_yaml(run / "config.yaml").model_dump(exclude=same) == want:
+            return run
+    return None
+
+
+def training_seconds(run: Path) -> float:
+    """Seconds the run spent training, validation included, summed over its epochs (and sittings)."""
+    with open(run / "history.csv", newline="") as f:
+        return sum(float(row["seconds"]) for row in csv.DictReader(f))
 
 
 def markdown(results: dict, noise: str, label: str, args) -> str:

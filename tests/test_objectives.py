@@ -1,6 +1,7 @@
 """Training objectives: the N2V blind spot, the Ne2Ne sub-sampler, and self-supervised runs that learn."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -182,3 +183,28 @@ def test_fixed_noise_is_regenerated_bit_for_bit(image_folder):
     assert not torch.equal(one.views["noisy"].images, one.views["pair"].images)
     other = fixed_views(data, noise, seed=4, clip=False)
     assert not torch.equal(one.views["noisy"].images, other.views["noisy"].images)
+
+
+def test_self_supervised_benchmark_resumes_a_row_that_stopped(tmp_path, monkeypatch):
+    """benchmarks/self_supervised.py picks up an unfinished run of the same recipe instead of starting again,
+    and a row's training time is the sum of its epochs, whatever the sittings."""
+    import csv
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import self_supervised as bench
+
+    for i in range(5):
+        write_image(tmp_path / "gray" / "train400" / f"{i}.png", smooth_image(72, 72, seed=i), dtype="uint8")
+    config = bench.recipe("ne2ne", "gaussian:0.1", tmp_path, 2, "cpu")
+    runs = tmp_path / "runs"
+    assert bench.unfinished_run(runs, config) is None
+    run = nf.train(config, out=runs, quiet=True)
+    assert bench.unfinished_run(runs, config) is None  # finished: scored, not resumed
+    (run / "summary.json").unlink()  # as if the sitting ended before the final evaluation
+    assert bench.unfinished_run(runs, config.model_copy(update={"epochs": 3})) is None  # another budget
+    assert bench.unfinished_run(runs, config.model_copy(update={"device": "auto"})) == run
+    again = nf.train(resume=run, quiet=True)
+    assert again == run and (run / "summary.json").is_file() and bench.unfinished_run(runs, config) is None
+    with open(run / "history.csv", newline="") as f:
+        seconds = [float(r["seconds"]) for r in csv.DictReader(f)]
+    assert len(seconds) == 2 and min(seconds) > 0 and bench.training_seconds(run) == pytest.approx(sum(seconds))
