@@ -195,3 +195,45 @@ def test_validation_psnr_scores_a_model_as_its_run_validated_it(tmp_path):
     assert train_module.validation_psnr(best, config) == pytest.approx(card.metrics["validation"]["psnr"], abs=1e-4)
     untrained = build_model(config.model, channels=1, **config.model_args)
     assert train_module.validation_psnr(untrained, config) < card.metrics["validation"]["psnr"] - 3
+
+
+def test_rescaled_adds_antialiased_smaller_copies_with_their_own_seeds(image_folder):
+    from noisefree.augment import rescaled
+    from noisefree.data import load_dataset
+
+    images = load_dataset(f"folder:{image_folder}")
+    images.images[0][:] = torch.tensor([[0, 255], [255, 0]], dtype=torch.uint8).repeat(20, 20)  # a checkerboard
+    both = rescaled(images, [1.0, 0.5])
+    assert len(both) == 2 * len(images) and both.sizes[:6] == images.sizes and set(both.sizes[6:]) == {(20, 20)}
+    assert both.images[6].dtype == torch.uint8 and torch.equal(both.images[0], images.images[0])
+    assert abs(both.images[6].float().mean() - 127.5) < 2 and both.images[6].float().std() < 10  # averaged, not picked
+    assert len(set(both.index.tolist())) == 12 and both.files[6].endswith("img00.png @ 0.5")
+    with pytest.raises(ValueError, match=r"img00\.png: 40x40 at scale 0.25 is 10x10, smaller than --patch-size 16"):
+        rescaled(images, [1.0, 0.25], min_size=16)
+
+
+def test_scales_train_and_validate_on_every_scale(tmp_path, image_folder):
+    cfg = small_config(dataset=f"folder:{image_folder}", subset=None, model="dncnn", model_args={"depth": 3, "width": 8},
+                       epochs=1, val_fraction=0.3, patch_size=16, scales="1,0.5")
+    run = nf.train(cfg, out=tmp_path, quiet=True)
+    config = RunConfig.from_yaml(run / "config.yaml")
+    assert config.scales == [1.0, 0.5]
+    full, _ = train_module._load_images(config)
+    train_set, val_set = train_module._split(full, config)
+    assert (len(train_set), len(val_set)) == (8, 4) and val_set.sizes[2:] == [(20, 20)] * 2
+    best, card = load_checkpoint(run / "best.safetensors")
+    assert train_module.validation_psnr(best, config) == pytest.approx(card.metrics["validation"]["psnr"], abs=1e-4)
+    at_one_scale = train_module.validation_psnr(best, config.model_copy(update={"scales": [1.0]}))
+    assert abs(at_one_scale - card.metrics["validation"]["psnr"]) > 1e-3
+
+
+@pytest.mark.parametrize(("update", "message"), [
+    ({"scales": "1,1.5"}, r"distinct factors in \(0, 1\]"),
+    ({"scales": "1,0.5", "patch_size": None}, "needs crops: add --patch-size"),
+    ({"scales": "1,0.5", "noisy": True, "objective": "n2v2"}, "shrink their noise"),
+])
+def test_scales_refuse_what_cannot_work(update, message):
+    from noisefree.config import ConfigError
+
+    with pytest.raises((ValueError, ConfigError), match=message):
+        RunConfig.resolve(config={**small_config(patch_size=16).model_dump(), **update})

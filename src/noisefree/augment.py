@@ -1,15 +1,43 @@
-"""What training sees of its images each epoch: random crops, and the 8 flips and rotations.
+"""What training sees of its images each epoch: the images at several scales, random crops, and the 8 flips
+and rotations.
 
 Several aligned views of the same images (clean, noisy, a second noisy one) are cropped at the same places
 and flipped the same way, so they stay aligned."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .data import ImageSet
 
-__all__ = ["dihedral", "epoch_images", "orient", "unorient"]
+__all__ = ["dihedral", "epoch_images", "orient", "rescaled", "unorient"]
+
+
+def rescaled(images: ImageSet, scales: list[float], *, min_size: int | None = None) -> ImageSet:
+    """``images`` at every scale in ``scales`` (1: as they are), downscaled with antialiased bicubic
+    interpolation and stored in their own dtype: one image per image and scale, scales in the given order.
+    ``min_size``: refuse a scale that leaves an image smaller than this (the crop size), naming both."""
+    out, index, files = [], [], []
+    stride = int(images.index.max()) + 1 if len(images) else 1
+    for k, s in enumerate(scales):
+        for i in range(len(images)):
+            im = images.images[i]
+            h, w = im.shape[-2:]
+            size = (max(1, round(h * s)), max(1, round(w * s)))
+            name = images.files[i] if images.files else f"image {int(images.index[i])}"
+            if min_size is not None and min(size) < min_size:
+                raise ValueError(f"{name}: {h}x{w} at scale {s} is {size[0]}x{size[1]}, smaller than --patch-size "
+                                 f"{min_size}: drop that scale or lower the patch size")
+            if size != (h, w):
+                small = F.interpolate(im[None].float(), size=size, mode="bicubic", antialias=True)[0]
+                im = (small.round() if not im.is_floating_point() else small).clamp(0, images.max_value).to(im.dtype)
+            out.append(im)
+            index.append(int(images.index[i]) + k * stride)  # distinct: fixed noise is seeded by index
+            files.append(name if s == 1 else f"{name} @ {s:g}")
+    return ImageSet(f"{images.name} at scales {', '.join(f'{s:g}' for s in scales)}", out, images.max_value,
+                    np.asarray(index, dtype=np.int64), files)
 
 
 def epoch_images(views: ImageSet | list[ImageSet], *, patch_size: int | None, per_image: int,

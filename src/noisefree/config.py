@@ -45,6 +45,11 @@ class RunConfig(BaseModel):
     patch_size: int | None = Field(None, ge=8, description="train on random crops of this size")
     patches_per_image: int = Field(8, ge=1, description="crops per image and epoch (with patch_size)")
     augment: bool = Field(False, description="random flips and 90-degree rotations")
+    scales: list[float] = Field([1.0], description="train on the training images at these scales too, each "
+                                "downscaled once with antialiasing (e.g. 1,0.7,0.5; DnCNN used 1,0.9,0.8,0.7): "
+                                "finer detail per pixel, and colour detail at full resolution from photos whose "
+                                "colour was stored at half resolution (JPEG 4:2:0). Each scale adds "
+                                "patches_per_image crops per image to an epoch; validation uses the same scales")
     noisy: bool = Field(False, description="the dataset's images are already noisy: they are the network's input "
                         "as they are, nothing is added, there is no clean reference (train with n2v, n2v2, ne2ne, "
                         "or n2n with pair_dataset)")
@@ -128,6 +133,24 @@ class RunConfig(BaseModel):
                 raise ValueError(f"expected a JSON object such as '{{\"width\": 32}}', got {v!r}")
         return v
 
+    @field_validator("scales", mode="before")
+    @classmethod
+    def _scales_list(cls, v):
+        if isinstance(v, str):  # the command line: 1,0.7,0.5
+            try:
+                v = [float(t) for t in v.split(",") if t.strip()]
+            except ValueError:
+                raise ValueError(f"{v!r}: expected scales separated by commas, e.g. 1,0.7,0.5") from None
+        return v
+
+    @field_validator("scales")
+    @classmethod
+    def _scales_valid(cls, v: list[float]) -> list[float]:
+        if not v or any(not 0 < s <= 1 for s in v) or len(set(v)) != len(v):
+            raise ValueError(f"scales {v}: give distinct factors in (0, 1], e.g. 1,0.7,0.5 (1 is the images as "
+                             "they are)")
+        return v
+
     @model_validator(mode="after")
     def _objective_fits_data(self):
         from .objectives import make_objective
@@ -139,6 +162,13 @@ class RunConfig(BaseModel):
         if self.noisy and self.objective == "n2n" and not self.pair_dataset:
             raise ValueError("n2n on noisy images needs a second noisy image of each scene: --pair-dataset "
                              "folder:PATH (same file names); with single noisy images use n2v2 or ne2ne")
+        if self.noisy and self.scales != [1.0]:
+            raise ValueError(f"scales {self.scales} on noisy images would shrink their noise along with them, so "
+                             "the network would learn from noise unlike the images it will denoise: drop scales "
+                             "(rescaling is for clean training images)")
+        if self.scales != [1.0] and self.patch_size is None:
+            raise ValueError(f"scales {self.scales} make images of several sizes, so training needs crops: add "
+                             "--patch-size (e.g. 64)")
         if self.pair_dataset and not (self.noisy and self.objective == "n2n"):
             raise ValueError("pair_dataset is for n2n on real noisy pairs: add --noisy --objective n2n, or drop it")
         if self.fixed_noise is False and objective.self_supervised and not self.noisy:

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from . import __version__
-from .augment import dihedral, epoch_images
+from .augment import dihedral, epoch_images, rescaled
 from .card import ModelCard
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import RunConfig
@@ -148,7 +148,7 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     torch.manual_seed(config.seed)
 
     full, pairs = _load_images(config)
-    train_set, val_set = full.split(config.val_fraction, seed=config.seed)
+    train_set, val_set = _split(full, config)
     if config.patch_size is None and not train_set.stacked:
         raise ValueError(f"{config.dataset}: images differ in size; train on crops with --patch-size "
                          "(e.g. 64) or make them equal with --resize")
@@ -196,8 +196,9 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     n_params = sum(p.numel() for p in model.parameters())
     what = ("noisy images as they are" if config.noisy else f"noise {noise.spec}"
             + (" (one fixed realization per image)" if config.uses_fixed_noise else ""))
+    scales = "" if config.scales == [1.0] else f" (counting each of scales {', '.join(f'{s:g}' for s in config.scales)})"
     log(f"[bold]noisefree[/] {config.model} ({n_params:,} parameters) on {config.dataset}: {len(train_set)} "
-        f"training / {len(val_set)} validation images, {what}, objective {config.objective}, device {device}")
+        f"training / {len(val_set)} validation images{scales}, {what}, objective {config.objective}, device {device}")
     return run
 
 
@@ -216,6 +217,15 @@ def _load_images(config: RunConfig) -> tuple[ImageSet, ImageSet | None]:
     pairs = match_pairs(everything, pairs, root_a=root_a, root_b=root_b).select(
         np.arange(len(everything))[full.index])  # the same subset as the dataset's
     return full, pairs
+
+
+def _split(full: ImageSet, config: RunConfig) -> tuple[ImageSet, ImageSet]:
+    """Training and validation images, each at every scale of ``config.scales``: the best checkpoint (and a
+    shipped model's replacement) is chosen on the same mix of scales the network trains on."""
+    train_set, val_set = full.split(config.val_fraction, seed=config.seed)
+    if config.scales == [1.0]:
+        return train_set, val_set
+    return rescaled(train_set, config.scales, min_size=config.patch_size), rescaled(val_set, config.scales)
 
 
 def _check_noise_fits(config: RunConfig, card: ModelCard, spec, noise, objective: Objective, log) -> None:
@@ -457,7 +467,7 @@ def validation_psnr(model: nn.Module, config: RunConfig, *, device: str | torch.
     """Mean PSNR of ``model`` on the validation images of a run with ``config``, noised with the seeds that
     run validates with: two networks are compared (e.g. before shipping one) without touching a test set."""
     full, _ = _load_images(config)
-    _, val_set = full.split(config.val_fraction, seed=config.seed)
+    _, val_set = _split(full, config)
     spec, model = get_spec(config.model), model.to(device).eval()
     scores = []
     for clean, noisy, _, sigma in _validation_pairs(val_set, parse_noise(config.noise), config, device):

@@ -78,9 +78,12 @@ def config_options(fn):
 
 
 def _option_type(annotation) -> tuple[type, list[str]]:
-    """The command-line type of a config field: bool, int, float or str (Literal choices listed; dicts as JSON)."""
+    """The command-line type of a config field: bool, int, float or str (Literal choices listed; dicts as JSON,
+    lists comma-separated)."""
     if typing.get_origin(annotation) is typing.Literal:
         return str, [str(a) for a in typing.get_args(annotation)]
+    if typing.get_origin(annotation) in (list, dict):  # given as text, parsed by the config's validators
+        return str, []
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if len(args) == 1:  # X | None
         return _option_type(args[0])
