@@ -213,8 +213,8 @@ def test_rescaled_adds_antialiased_smaller_copies_with_their_own_seeds(image_fol
 
 
 def test_scales_train_and_validate_on_every_scale(tmp_path, image_folder):
-    cfg = small_config(dataset=f"folder:{image_folder}", subset=None, model="dncnn", model_args={"depth": 3, "width": 8},
-                       epochs=1, val_fraction=0.3, patch_size=16, scales="1,0.5")
+    cfg = small_config(dataset=f"folder:{image_folder}", subset=None, model="dncnn",
+                       model_args={"depth": 3, "width": 8}, epochs=1, val_fraction=0.3, patch_size=16, scales="1,0.5")
     run = nf.train(cfg, out=tmp_path, quiet=True)
     config = RunConfig.from_yaml(run / "config.yaml")
     assert config.scales == [1.0, 0.5]

@@ -196,7 +196,8 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     n_params = sum(p.numel() for p in model.parameters())
     what = ("noisy images as they are" if config.noisy else f"noise {noise.spec}"
             + (" (one fixed realization per image)" if config.uses_fixed_noise else ""))
-    scales = "" if config.scales == [1.0] else f" (counting each of scales {', '.join(f'{s:g}' for s in config.scales)})"
+    listed = ", ".join(f"{s:g}" for s in config.scales)
+    scales = "" if config.scales == [1.0] else f" (counting each of scales {listed})"
     log(f"[bold]noisefree[/] {config.model} ({n_params:,} parameters) on {config.dataset}: {len(train_set)} "
         f"training / {len(val_set)} validation images{scales}, {what}, objective {config.objective}, device {device}")
     return run
