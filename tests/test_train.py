@@ -237,3 +237,40 @@ def test_scales_refuse_what_cannot_work(update, message):
 
     with pytest.raises((ValueError, ConfigError), match=message):
         RunConfig.resolve(config={**small_config(patch_size=16).model_dump(), **update})
+
+
+def test_saturate_scales_colour_per_image_within_its_range():
+    from torchvision.transforms.v2.functional import rgb_to_grayscale
+
+    from noisefree.augment import saturate
+
+    from .conftest import smooth_image
+
+    x = torch.stack([torch.from_numpy(smooth_image(24, 24, channels=3, seed=i)).permute(2, 0, 1) for i in range(64)])
+    x = 0.4 + 0.2 * x  # near mid-gray, so nothing clips and the factors can be read back
+    out = saturate(x, 2.5, torch.Generator().manual_seed(0))
+    gray = rgb_to_grayscale(x)
+    factors = ((out - gray) * (x - gray)).flatten(1).sum(1) / (x - gray).square().flatten(1).sum(1)
+    assert torch.allclose(rgb_to_grayscale(out), gray, atol=1e-3)  # brightness kept, only colour moves
+    assert factors.min() >= 1 / 2.5 - 1e-3 and factors.max() <= 2.5 + 1e-3
+    assert factors.min() < 0.7 and factors.max() > 1.6 and len(set(factors.round(decimals=3).tolist())) > 50
+    assert torch.allclose(saturate(gray.expand(-1, 3, -1, -1), 2.5, torch.Generator().manual_seed(1)),
+                          gray.expand(-1, 3, -1, -1), atol=1e-3)  # gray stays gray
+    assert torch.equal(out, saturate(x, 2.5, torch.Generator().manual_seed(0)))  # seeded: runs resume exactly
+
+
+def test_saturation_trains_colour_and_refuses_what_it_cannot_follow(tmp_path, image_folder):
+    from noisefree.io import write_image
+
+    from .conftest import smooth_image
+
+    colour = tmp_path / "colour"
+    for i in range(5):
+        write_image(colour / f"{i}.png", smooth_image(32, 32, channels=3, seed=i), dtype="uint8")
+    cfg = small_config(dataset=f"folder:{colour}", subset=None, model="dncnn", model_args={"depth": 3, "width": 8},
+                       epochs=1, val_fraction=0.2, patch_size=16, saturation=2.0)
+    assert RunConfig.from_yaml(nf.train(cfg, out=tmp_path / "runs", quiet=True) / "config.yaml").saturation == 2.0
+    with pytest.raises(ValueError, match="for colour .RGB. images"):
+        nf.train(cfg.model_copy(update={"dataset": f"folder:{image_folder}"}), out=tmp_path / "runs", quiet=True)
+    with pytest.raises(ValueError, match="fixed noisy"):
+        RunConfig.resolve(config={**cfg.model_dump(), "objective": "ne2ne"})

@@ -1,18 +1,29 @@
-"""What training sees of its images each epoch: the images at several scales, random crops, and the 8 flips
-and rotations.
+"""What training sees of its images each epoch: the images at several scales, random crops, the 8 flips
+and rotations, and (colour) random saturation.
 
 Several aligned views of the same images (clean, noisy, a second noisy one) are cropped at the same places
 and flipped the same way, so they stay aligned."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torchvision.transforms.v2.functional import adjust_saturation
 
 from .data import ImageSet
 
-__all__ = ["dihedral", "epoch_images", "orient", "rescaled", "unorient"]
+__all__ = ["dihedral", "epoch_images", "orient", "rescaled", "saturate", "unorient"]
+
+
+def saturate(x: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
+    """Each RGB image of a (N, 3, H, W) batch on [0, 1] with its saturation scaled by its own factor, drawn
+    log-uniformly from [1/strength, strength] (torchvision's ``adjust_saturation``: a blend with the image's
+    gray version, clipped to [0, 1]; 0 would be gray, 1 the image itself)."""
+    logs = (torch.rand(len(x), generator=generator, device=generator.device) * 2 - 1) * math.log(strength)
+    return torch.stack([adjust_saturation(img, float(f)) for img, f in zip(x, logs.exp().tolist())])
 
 
 def rescaled(images: ImageSet, scales: list[float], *, min_size: int | None = None) -> ImageSet:

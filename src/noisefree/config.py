@@ -50,6 +50,10 @@ class RunConfig(BaseModel):
                                 "finer detail per pixel, and colour detail at full resolution from photos whose "
                                 "colour was stored at half resolution (JPEG 4:2:0). Each scale adds "
                                 "patches_per_image crops per image to an epoch; validation uses the same scales")
+    saturation: float | None = Field(None, ge=1, description="colour images: scale each training crop's colour "
+                                     "saturation by a factor drawn log-uniformly from [1/S, S] (e.g. 2.5) before the "
+                                     "noise is added, so the network meets strong colour edges as well as the "
+                                     "muted colours of most photos; supervised training with fresh noise only")
     noisy: bool = Field(False, description="the dataset's images are already noisy: they are the network's input "
                         "as they are, nothing is added, there is no clean reference (train with n2v, n2v2, ne2ne, "
                         "or n2n with pair_dataset)")
@@ -166,6 +170,10 @@ class RunConfig(BaseModel):
             raise ValueError(f"scales {self.scales} on noisy images would shrink their noise along with them, so "
                              "the network would learn from noise unlike the images it will denoise: drop scales "
                              "(rescaling is for clean training images)")
+        if self.saturation is not None and self.uses_fixed_noise:
+            raise ValueError(f"saturation {self.saturation} changes the clean crops every batch, which a fixed noisy "
+                             "realization (or noisy data) cannot follow: use it for supervised training with fresh "
+                             "noise, or drop it")
         if self.scales != [1.0] and self.patch_size is None:
             raise ValueError(f"scales {self.scales} make images of several sizes, so training needs crops: add "
                              "--patch-size (e.g. 64)")

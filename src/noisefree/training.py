@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from . import __version__
-from .augment import dihedral, epoch_images, rescaled
+from .augment import dihedral, epoch_images, rescaled, saturate
 from .card import ModelCard
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import RunConfig
@@ -148,6 +148,9 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     torch.manual_seed(config.seed)
 
     full, pairs = _load_images(config)
+    if config.saturation is not None and full.channels != 3:
+        raise ValueError(f"saturation {config.saturation} is for colour (RGB) images, and {config.dataset} has "
+                         f"{full.channels} channel(s): drop it")
     train_set, val_set = _split(full, config)
     if config.patch_size is None and not train_set.stacked:
         raise ValueError(f"{config.dataset}: images differ in size; train on crops with --patch-size "
@@ -327,6 +330,8 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
         if config.augment:
             batch = dihedral(batch, run.generator)
         batch = dict(zip(data.views, batch))
+        if config.saturation is not None:
+            batch["clean"] = saturate(batch["clean"], config.saturation, run.generator)
         if data.fresh is not None:
             batch["noisy"], sigma = corrupt(batch["clean"], data.fresh, rng, clip=config.clip)
         else:
