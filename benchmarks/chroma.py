@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from skimage.color import rgb2ycbcr
 
-from common import OUT, ROOT, hardware, skimage_photos
+from common import OUT, ROOT, hardware, labelled, skimage_photos
 from noisefree.data import load_dataset
 from noisefree.noise import eval_noisy
 from noisefree.protocol import STANDARD
@@ -46,7 +46,7 @@ def main():
     args = ap.parse_args()
     sets = {"photos": load_dataset(f"folder:{skimage_photos()}"),
             "CBSD68": load_dataset(f"folder:{args.data / 'color' / 'cbsd68'}", subset="0:4")}
-    methods = [m.split("=", 1) if "=" in m else (m, m) for m in args.methods.split(",")]
+    methods = labelled(args.methods)
     noise = STANDARD.noise(args.sigma)
     head = " | ".join(f"{label} Y / Cb / Cr" for label, _ in methods)
     lines = [f"`python benchmarks/chroma.py --data ../shared/data --methods {args.methods} --sigma {args.sigma:g}`",

@@ -63,6 +63,11 @@ def skimage_photos() -> Path:
     return folder
 
 
+def labelled(specs: str) -> list[tuple[str, str]]:
+    """(label, method) pairs from comma-separated ``NAME`` or ``LABEL=PATH`` items (a name is its own label)."""
+    return [tuple(m.split("=", 1)) if "=" in m else (m, m) for m in specs.split(",") if m]
+
+
 def replace_block(path: Path, name: str, text: str) -> None:
     """Replace the text between <!-- name:start --> and <!-- name:end --> in ``path``."""
     doc = path.read_text()

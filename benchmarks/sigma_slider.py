@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import ROOT, hardware, replace_block
+from common import ROOT, hardware, labelled, replace_block
 from noisefree.data import load_dataset
 from noisefree.metrics import psnr
 from noisefree.noise import eval_noisy
@@ -49,7 +49,7 @@ def main():
     ap.add_argument("--images", type=int, default=6)
     ap.add_argument("--readme", action="store_true", help="write the README block even for other models")
     args = ap.parse_args()
-    models = [m.split("=", 1) if "=" in m else (m, m) for m in args.models.split(",")]
+    models = labelled(args.models)
     sets = {1: ("Set12", args.data / "gray" / "set12"), 3: ("CBSD68", args.data / "color" / "cbsd68")}
     lines = [f"`python benchmarks/sigma_slider.py --data ../shared/data --models \"{args.models}\"`", "",
              f"Mean PSNR (dB) on the first {args.images} images, standard protocol, {hardware()}.", "",

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.transforms.v2.functional import adjust_saturation
+from torchvision.transforms.v2.functional import rgb_to_grayscale
 
 from .data import ImageSet
 
@@ -20,10 +20,11 @@ __all__ = ["dihedral", "epoch_images", "orient", "rescaled", "saturate", "unorie
 
 def saturate(x: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
     """Each RGB image of a (N, 3, H, W) batch on [0, 1] with its saturation scaled by its own factor, drawn
-    log-uniformly from [1/strength, strength] (torchvision's ``adjust_saturation``: a blend with the image's
-    gray version, clipped to [0, 1]; 0 would be gray, 1 the image itself)."""
+    log-uniformly from [1/strength, strength]: torchvision's ``adjust_saturation`` (a blend with the image's
+    gray version, clipped to [0, 1]; 0 would be gray, 1 the image itself), for the whole batch at once."""
     logs = (torch.rand(len(x), generator=generator, device=generator.device) * 2 - 1) * math.log(strength)
-    return torch.stack([adjust_saturation(img, float(f)) for img, f in zip(x, logs.exp().tolist())])
+    factor = logs.exp().to(x.device, x.dtype).view(-1, 1, 1, 1)
+    return (factor * x + (1 - factor) * rgb_to_grayscale(x)).clamp_(0, 1)
 
 
 def rescaled(images: ImageSet, scales: list[float], *, min_size: int | None = None) -> ImageSet:
