@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import tarfile
@@ -75,3 +76,9 @@ def replace_block(path: Path, name: str, text: str) -> None:
     if not pattern.search(doc):
         raise SystemExit(f"{path}: no <!-- {name}:start --> ... <!-- {name}:end --> block to fill")
     path.write_text(pattern.sub(lambda m: m.group(1) + text.rstrip() + "\n" + m.group(2), doc))
+
+
+def training_seconds(run: Path) -> float:
+    """Seconds the run spent training, validation included, summed over its epochs (and sittings)."""
+    with open(Path(run) / "history.csv", newline="") as f:
+        return sum(float(row["seconds"]) for row in csv.DictReader(f))

@@ -25,6 +25,7 @@ import numpy as np
 
 import noisefree as nf
 from common import ROOT, cifar10_folders, hardware, replace_block
+from noisefree.card import TrainingRecord
 from noisefree.pretrained import list_pretrained, pretrained_files
 from noisefree.protocol import get_protocol
 from shipping import update_card
@@ -101,6 +102,10 @@ def measure(name: str, data: Path) -> dict:
     return results
 
 
+def training(card: dict) -> TrainingRecord:
+    return TrainingRecord.model_validate(card.get("training") or {})
+
+
 def quality_table(cards: dict) -> str:
     lines = ["| model | test set (images) | sigma | PSNR dB | SSIM | noisy PSNR | target PSNR |",
              "|---|---|---|---|---|---|---|"]
@@ -114,10 +119,12 @@ def quality_table(cards: dict) -> str:
                              f"{r['noisy_psnr']:.2f} | {mark} |")
     lines.append("")
     for name, card in cards.items():
-        lines.append(f"- `{name}`: measured on {card['benchmarks']['hardware']}; trained "
-                     f"{card['training'].get('time', 'time not recorded')}; "
-                     f"{card['description']}. Same numbers from the command line: "
-                     + "; ".join(f"`{b['evaluate']}`" for b in card["benchmarks"]["results"].values()))
+        record = training(card)
+        lines.append(f"- `{name}`: {card['description']}. Measured on {card['benchmarks']['hardware']}; the same "
+                     "numbers from the command line: "
+                     + "; ".join(f"`{b['evaluate']}`" for b in card["benchmarks"]["results"].values())
+                     + f". Trained in {record.summary()}" + (":" if record.rounds else "."))
+        lines.extend(f"  - {line}" for line in record.details())
     return "\n".join(lines)
 
 
@@ -134,8 +141,7 @@ def published_table(cards: dict) -> str:
         if name in cards:
             for label, block in cards[name]["benchmarks"]["results"].items():
                 ours[label] = " / ".join(f"{block['rows'][s]['psnr']:.2f}" for s in ("15", "25", "50"))
-    times = "; ".join(f"{n}: {cards[n]['training'].get('time', '?')}" for n in ("gray-blind", "color-blind")
-                      if n in cards)
+    times = "; ".join(f"{n}: {training(cards[n]).summary()}" for n in ("gray-blind", "color-blind") if n in cards)
     rows.append(f"| **noisefree** `gray-blind` / `color-blind` (measured here) | {times} | "
                 + " | ".join(ours.get(k, "—") for k in ("Set12", "BSD68", "CBSD68")) + " |")
     return "\n".join(rows)

@@ -19,14 +19,13 @@ many sittings it took. The table goes into the README between <!-- selfsup-NOISE
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
 import torch
 
 import noisefree as nf
-from common import OUT, ROOT, hardware, replace_block
+from common import OUT, ROOT, hardware, replace_block, training_seconds
 from noisefree.config import RunConfig
 from noisefree.data import load_dataset
 from noisefree.evaluation import evaluate_images
@@ -118,12 +117,6 @@ def unfinished_run(runs: Path, config: RunConfig) -> Path | None:
         if RunConfig.from_yaml(run / "config.yaml").model_dump(exclude=same) == want:
             return run
     return None
-
-
-def training_seconds(run: Path) -> float:
-    """Seconds the run spent training, validation included, summed over its epochs (and sittings)."""
-    with open(run / "history.csv", newline="") as f:
-        return sum(float(row["seconds"]) for row in csv.DictReader(f))
 
 
 def markdown(results: dict, noise: str, label: str, args) -> str:

@@ -6,6 +6,7 @@ used by ``train_pretrained.py`` and ``pretrained_quality.py``, are the only code
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -21,21 +22,27 @@ from noisefree.resolve import resolve
 from noisefree.training import validation_psnr
 
 
-def install(run_dir, name: str, *, description: str | None = None, training: dict | None = None,
+def install(run_dir, name: str, *, description: str | None = None, hardware: str, note: str = "",
             rewrite: dict[str, str] | None = None) -> Path:
     """Copy the best checkpoint of ``run_dir`` in as shipped model ``name``; returns the weights path.
 
-    The card gains the shipped name, the training recipe (``run_dir/config.yaml``) and ``training`` (e.g.
-    time and hardware); ``rewrite`` replaces text in the card, e.g. the trainer's absolute data paths by the
-    documented relative ones."""
+    The card gains the shipped name, the run's recipe (``run_dir/config.yaml``) and its training record: the
+    shipped model's earlier rounds when the recipe fine-tunes it (``init: NAME``), then this run as a new
+    round (:func:`new_round`, trained on ``hardware``, with ``note``). ``rewrite`` replaces text in the card,
+    e.g. the trainer's absolute data paths by the documented relative ones."""
     run_dir = Path(run_dir)
     weights = find_checkpoint(run_dir)
     card = read_card(weights).model_dump(mode="json")
     card["name"] = name
     if description:
         card["description"] = description
-    if (run_dir / "config.yaml").is_file():
-        card["training"] = {"config": yaml.safe_load((run_dir / "config.yaml").read_text()), **(training or {})}
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    earlier = []
+    if config.get("init") == name and name in list_pretrained():
+        shipped = ModelCard.read(pretrained_files(name)[1]).training
+        earlier = [] if shipped is None else [r.model_dump() for r in shipped.rounds]
+    card["training"] = {"config": config, "run": run_dir.name,
+                        "rounds": earlier + [new_round(run_dir, hardware=hardware, note=note)]}
     text = json.dumps(card)
     for old, new in (rewrite or {}).items():
         text = text.replace(old, new)
@@ -44,6 +51,24 @@ def install(run_dir, name: str, *, description: str | None = None, training: dic
     shutil.copyfile(weights, target)
     _write_card(name, ModelCard.parse(text, source=f"card for {name}"))
     return target
+
+
+def new_round(run_dir, *, hardware: str, note: str = "") -> dict:
+    """``run_dir`` as one training round: its minutes (the sum of its epochs' times, whatever the sittings)
+    and what it did, read from its recipe: epochs, crops, learning rate, seed, scales, saturation, start."""
+    run_dir = Path(run_dir)
+    config = RunConfig.from_yaml(run_dir / "config.yaml")
+    with open(run_dir / "history.csv", newline="") as f:
+        epochs = list(csv.DictReader(f))
+    crops = f" of {config.patch_size}x{config.patch_size} crops" if config.patch_size else ""
+    how = [f"{len(epochs)} epoch{'s' * (len(epochs) != 1)}{crops} at lr {config.lr:g}, seed {config.seed}"]
+    if config.scales != [1.0]:
+        how.append("at scales " + ", ".join(f"{s:g}" for s in config.scales))
+    if config.saturation:
+        how.append(f"random saturation up to {config.saturation:g}x either way")
+    how.append(f"fine-tuned from {config.init}" if config.init else "from scratch")
+    text = ", ".join(how) + (f"; {note}" if note else "")
+    return {"minutes": round(sum(float(e["seconds"]) for e in epochs) / 60, 1), "hardware": hardware, "how": text}
 
 
 def validation_gain(name: str, run_dir) -> float | None:
@@ -63,8 +88,8 @@ def validation_gain(name: str, run_dir) -> float | None:
 def update_card(name: str, **fields) -> ModelCard:
     """Set ``fields`` of shipped model ``name``'s card (e.g. measured ``benchmarks``) and refresh its checksum."""
     _, card_path = pretrained_files(name)
-    card = ModelCard.read(card_path).model_copy(update=fields)
-    card = ModelCard.parse(card.model_dump(mode="json"), source=str(card_path))  # validate the update
+    card = ModelCard.read(card_path).model_dump(mode="json")
+    card = ModelCard.parse({**card, **fields}, source=str(card_path))  # validate the update
     _write_card(name, card)
     return card
 

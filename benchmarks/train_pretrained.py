@@ -11,7 +11,9 @@ writes an ordinary run folder under benchmarks/out/pretrained/; installing copie
 load. Before installing, the new weights and the shipped ones are scored on the run's own validation
 images (never a test set); weights that score lower are not installed unless --force is given (the check
 favours the shipped model where a different seed's split let it train on some of those images).
-Evaluate afterwards with benchmarks/pretrained_quality.py.
+A recipe that fine-tunes the shipped model (``init: NAME``) adds a round to its card's training record
+(epochs, learning rate, seed, minutes summed over the run's epochs, hardware), after the earlier rounds;
+one that starts afresh replaces the record. Evaluate afterwards with benchmarks/pretrained_quality.py.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ def main():
     ap.add_argument("--force", action="store_true", help="install even where the shipped weights validate higher")
     ap.add_argument("--install", nargs="*", default=None, metavar="NAME=RUN",
                     help="install already trained run folders instead of training")
+    ap.add_argument("--hardware", default=None, help="the machine the run trained on, for its card (default: "
+                                                      "RUN/trained_on.txt, else this machine)")
+    ap.add_argument("--note", default="", help="added to the round's description, e.g. 'one thread, beside "
+                                               "another run'")
     args = ap.parse_args()
 
     if args.install is not None:
@@ -73,7 +79,7 @@ def main():
             t0 = time.perf_counter()
             runs[name] = nf.train(recipe(name, args.data, RECIPES / args.recipes, **overrides), out=OUT / "pretrained")
             minutes = (time.perf_counter() - t0) / 60
-            (Path(runs[name]) / "trained_on.txt").write_text(f"{minutes:.1f} min on {hardware()}\n")
+            (Path(runs[name]) / "trained_on.txt").write_text(hardware() + "\n")
             print(f"{name}: {runs[name]} ({minutes:.1f} min)", flush=True)
     if args.no_install:
         return
@@ -84,10 +90,9 @@ def main():
             print(f"not installing {name}: {run} validates {-gain:.3f} dB below the shipped weights (--force "
                   "installs it anyway)")
             continue
-        timing = Path(run) / "trained_on.txt"
-        training = {"time": timing.read_text().strip() if timing.is_file() else "not recorded",
-                    "run": Path(run).name}
-        path = install(Path(run), name, description=DESCRIPTIONS[name], training=training,
+        machine = Path(run) / "trained_on.txt"  # written where it trained (a GPU machine, say)
+        machine = args.hardware or (machine.read_text().strip() if machine.is_file() else hardware())
+        path = install(Path(run), name, description=DESCRIPTIONS[name], hardware=machine, note=args.note,
                        rewrite={str(args.data): "../shared/data", f"{ROOT}/": ""})
         print(f"installed {name}: {path}")
 

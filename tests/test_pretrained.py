@@ -45,7 +45,8 @@ def test_all_four_are_shipped_small_and_described():
         card = json.loads(card_path.read_text())
         assert card["name"] == name and card["channels"] == listed[name]["channels"]
         assert card["noise"].startswith("gaussian:0-")  # blind: a sigma range
-        assert card["training"]["config"]["dataset"] and card["training"]["time"]
+        assert card["training"]["config"]["dataset"]  # the last round's recipe...
+        assert typed.training.rounds and typed.training.minutes > 0  # ...and every round's time and hardware
         bench = card["benchmarks"]  # measured, with the command that measured it
         assert bench["command"].startswith("python benchmarks/pretrained_quality.py") and bench["results"]
     assert total <= 40e6

@@ -13,13 +13,51 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["CARD_FORMAT", "CardError", "ModelCard"]
+__all__ = ["CARD_FORMAT", "CardError", "ModelCard", "TrainingRecord", "TrainingRound"]
 
 CARD_FORMAT = "noisefree-model/1"
 
 
 class CardError(ValueError):
     """A model card that does not validate; the message names the file and the field."""
+
+
+class TrainingRound(BaseModel):
+    """One sitting of training the weights went through; a later round fine-tunes the one before."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: float = Field(ge=0, description="training time: the sum of its epochs' times")
+    hardware: str = Field(min_length=1, description="the machine and the torch version")
+    how: str = Field("", description="epochs, learning rate, seed, and what changed from the round before")
+
+
+class TrainingRecord(BaseModel):
+    """How shipped weights were made: the last round's recipe and every round's time and hardware."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    config: dict | None = Field(None, description="the last round's run configuration (a recipe)")
+    run: str | None = Field(None, description="the last round's run folder name")
+    rounds: list[TrainingRound] = Field(default_factory=list, description="oldest first")
+    time: str | None = Field(None, description="free-text time and hardware, for records without rounds")
+
+    @property
+    def minutes(self) -> float:
+        return sum(r.minutes for r in self.rounds)
+
+    def summary(self) -> str:
+        """One line for tables: rounds, total time and the machines, or the free-text ``time``."""
+        if not self.rounds:
+            return self.time or "time not recorded"
+        machines = "; ".join(dict.fromkeys(r.hardware for r in self.rounds))
+        if len(self.rounds) == 1:
+            return f"{self.minutes:.0f} min on {machines}"
+        return f"{len(self.rounds)} rounds, {self.minutes:.0f} min in all ({machines})"
+
+    def details(self) -> list[str]:
+        """One line per round, oldest first: how long, on what, and what it did."""
+        return [f"round {i} ({r.minutes:.0f} min on {r.hardware}): {r.how}" for i, r in enumerate(self.rounds, 1)]
 
 
 class ModelCard(BaseModel):
@@ -42,7 +80,7 @@ class ModelCard(BaseModel):
     epoch: int | None = Field(None, description="epochs trained when this checkpoint was written")
     metrics: dict = Field(default_factory=dict, description="validation and test results")
     description: str = ""
-    training: dict | None = Field(None, description="recipe (config), time and hardware")
+    training: TrainingRecord | None = Field(None, description="recipe, time and hardware of shipped weights")
     benchmarks: dict | None = Field(None, description="measured quality, with the commands that measured it")
 
     @model_validator(mode="before")
