@@ -274,3 +274,44 @@ def test_saturation_trains_colour_and_refuses_what_it_cannot_follow(tmp_path, im
         nf.train(cfg.model_copy(update={"dataset": f"folder:{image_folder}"}), out=tmp_path / "runs", quiet=True)
     with pytest.raises(ValueError, match="fixed noisy"):
         RunConfig.resolve(config={**cfg.model_dump(), "objective": "ne2ne"})
+
+
+def test_half_resolution_chroma_keeps_luma_and_averages_colour_in_blocks():
+    from noisefree.objectives import _YCBCR, half_resolution_chroma
+
+    x = torch.rand(3, 3, 9, 10, generator=torch.Generator().manual_seed(0))
+    which = torch.tensor([True, False, True])
+    out = half_resolution_chroma(x, which)
+    ycc = lambda t: torch.einsum("ij,njhw->nihw", _YCBCR, t)  # noqa: E731
+    assert torch.allclose(ycc(out)[:, 0], ycc(x)[:, 0], atol=1e-5)  # luma untouched
+    assert torch.equal(out[1], x[1])  # images not picked: as they were
+    chroma = ycc(out)[[0, 2], 1:]
+    blocks = torch.nn.functional.avg_pool2d(ycc(x)[[0, 2], 1:], 2, ceil_mode=True)
+    assert torch.allclose(chroma[..., ::2, ::2], blocks, atol=1e-5)  # each 2x2 block holds its mean...
+    assert torch.allclose(chroma[..., 1::2, 1::2], blocks[..., :4, :], atol=1e-5)  # ...everywhere in it
+    assert torch.allclose(chroma[..., 8, 1::2], blocks[..., 4, :], atol=1e-5)  # odd height: a 1x2 last block
+    assert torch.allclose(half_resolution_chroma(out, which), out, atol=1e-5)  # a projection: idempotent
+    assert not torch.allclose(out[0], x[0], atol=1e-3)  # and it did change the colour detail
+    assert torch.equal(half_resolution_chroma(x, torch.zeros(3, dtype=torch.bool)), x)
+
+
+def test_half_chroma_spares_crops_at_half_scale_and_refuses_what_it_cannot_use(tmp_path, image_folder):
+    from noisefree.io import write_image
+
+    from .conftest import smooth_image
+
+    colour = tmp_path / "colour"
+    for i in range(5):
+        write_image(colour / f"{i}.png", smooth_image(40, 40, channels=3, seed=i), dtype="uint8")
+    cfg = small_config(dataset=f"folder:{colour}", subset=None, model="dncnn", model_args={"depth": 3, "width": 8},
+                       epochs=1, val_fraction=0.2, patch_size=16, scales="1,0.7,0.5", half_chroma=True)
+    run = train_module.set_up(cfg, out=tmp_path / "runs", resume=None, quiet=True)
+    train_set, _ = train_module._split(train_module._load_images(cfg)[0], cfg)
+    assert run.half_chroma.tolist() == [not name.endswith("@ 0.5") for name in train_set.files]
+    assert run.half_chroma.sum() == 8 and len(run.half_chroma) == 12
+    trained = nf.train(cfg, out=tmp_path / "runs", quiet=True)
+    assert RunConfig.from_yaml(trained / "config.yaml").half_chroma
+    with pytest.raises(ValueError, match="for colour .RGB. images"):
+        nf.train(cfg.model_copy(update={"dataset": f"folder:{image_folder}"}), out=tmp_path / "runs", quiet=True)
+    with pytest.raises(ValueError, match="no clean target"):
+        RunConfig.resolve(config={**cfg.model_dump(), "objective": "ne2ne"})

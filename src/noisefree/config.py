@@ -54,6 +54,11 @@ class RunConfig(BaseModel):
                                      "saturation by a factor drawn log-uniformly from [1/S, S] (e.g. 2.5) before the "
                                      "noise is added, so the network meets strong colour edges as well as the "
                                      "muted colours of most photos; supervised training with fresh noise only")
+    half_chroma: bool = Field(False, description="colour training images whose colour is stored at half "
+                              "resolution (JPEG 4:2:0, as CBSD432's): compare the network's colour (Cb, Cr) with "
+                              "theirs in 2x2 block means only, so it is not taught to blur colour detail that "
+                              "their files could not hold; crops at scale 0.5 or less (see scales) have colour "
+                              "at full resolution and keep the plain loss. Supervised training only")
     noisy: bool = Field(False, description="the dataset's images are already noisy: they are the network's input "
                         "as they are, nothing is added, there is no clean reference (train with n2v, n2v2, ne2ne, "
                         "or n2n with pair_dataset)")
@@ -174,6 +179,9 @@ class RunConfig(BaseModel):
             raise ValueError(f"saturation {self.saturation} changes the clean crops every batch, which a fixed noisy "
                              "realization (or noisy data) cannot follow: use it for supervised training with fresh "
                              "noise, or drop it")
+        if self.half_chroma and (objective.self_supervised or self.noisy):
+            raise ValueError("half_chroma changes what a clean target is compared on, and "
+                             f"{self.objective} training has no clean target: drop it")
         if self.scales != [1.0] and self.patch_size is None:
             raise ValueError(f"scales {self.scales} make images of several sizes, so training needs crops: add "
                              "--patch-size (e.g. 64)")

@@ -21,6 +21,10 @@ noisy batch), the noisy batch and, where it has one, a target:
   As in the authors' code, the weight grows linearly from 0 to ``gamma`` over the run.
 
 Self-supervised objectives learn from a fixed set of noisy images (see :mod:`noisefree.training_data`).
+
+Supervised training on photographs whose colour was stored at half resolution (JPEG 4:2:0) can compare
+colour at that resolution only (``half_chroma:``; :func:`half_resolution_chroma`), so that the network is
+not taught to blur colour detail the training files never held.
 """
 
 from __future__ import annotations
@@ -34,9 +38,27 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["OBJECTIVES", "Neighbor2Neighbor", "Noise2Noise", "Noise2Void", "Objective", "Supervised",
-           "blind_spot_mask", "make_objective", "neighbor_subsample", "replace_masked"]
+           "blind_spot_mask", "half_resolution_chroma", "make_objective", "neighbor_subsample", "replace_masked"]
 
 Net = Callable[[torch.Tensor], torch.Tensor]
+
+# RGB -> Y, Cb, Cr (ITU-R BT.601, as JPEG), without the offsets, which cancel in a difference
+_YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+
+
+def half_resolution_chroma(x: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
+    """``x`` (N, 3, H, W, RGB) with the colour (Cb, Cr) of the images picked by ``which`` ((N,) bool)
+    replaced by its 2 x 2 block means, luma (Y) untouched: what a JPEG 4:2:0 file can say about them. Linear,
+    so a loss between two batches passed through it compares luma in full and colour at half resolution."""
+    if not bool(which.any()):
+        return x
+    m = _YCBCR.to(x.device, x.dtype)
+    chroma = torch.einsum("ij,njhw->nihw", m[1:], x)
+    h, w = x.shape[-2:]
+    blocks = F.avg_pool2d(chroma, 2, ceil_mode=True)
+    blocks = blocks.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)[..., :h, :w]
+    change = torch.where(which.view(-1, 1, 1, 1), blocks - chroma, torch.zeros((), dtype=x.dtype, device=x.device))
+    return x + torch.einsum("ij,njhw->nihw", torch.linalg.inv(m)[:, 1:], change)  # back to RGB, Y kept
 
 
 def _elementwise(kind: str):

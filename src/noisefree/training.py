@@ -42,7 +42,7 @@ from .finetune import load_initial_weights
 from .metrics import psnr, ssim
 from .models import build_model, get_spec
 from .noise import Gaussian, TorchRandom, corrupt, eval_noisy, parse_noise
-from .objectives import Objective, make_objective
+from .objectives import Objective, half_resolution_chroma, make_objective
 from .progress import Progress, console
 from .protocol import SMALL
 from .runs import eval_set, new_run_dir, slug, write_history
@@ -97,6 +97,7 @@ class Run:
     log: object
     quiet: bool = False
     dist: Dist = field(default_factory=Dist)  # this process's rank among those training together
+    half_chroma: torch.Tensor | None = None  # per training image: compare its colour at half resolution
     tb: object | None = None  # TensorBoardLog on rank 0 with --tensorboard
     history: list[dict] = field(default_factory=list)
     best_loss: float = math.inf
@@ -148,9 +149,10 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     torch.manual_seed(config.seed)
 
     full, pairs = _load_images(config)
-    if config.saturation is not None and full.channels != 3:
-        raise ValueError(f"saturation {config.saturation} is for colour (RGB) images, and {config.dataset} has "
-                         f"{full.channels} channel(s): drop it")
+    for option, value in (("saturation", config.saturation), ("half_chroma", config.half_chroma)):
+        if value and full.channels != 3:
+            raise ValueError(f"{option} {value} is for colour (RGB) images, and {config.dataset} has "
+                             f"{full.channels} channel(s): drop it")
     train_set, val_set = _split(full, config)
     if config.patch_size is None and not train_set.stacked:
         raise ValueError(f"{config.dataset}: images differ in size; train on crops with --patch-size "
@@ -190,6 +192,9 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
               generator=torch.Generator(device=device).manual_seed(_seed(config, d.rank)),
               noise=noise, objective=objective, train_data=train_data.to(device), val_set=val_set,
               val_pairs=val_pairs, log=log, quiet=quiet, dist=d)
+    if config.half_chroma:  # rescaled() lists the images scale by scale; at half size the colour is full
+        per_scale = len(train_set) // len(config.scales)
+        run.half_chroma = torch.tensor([s > 0.5 for s in config.scales for _ in range(per_scale)], device=device)
     if state is not None:
         _restore(run, state)
     if config.tensorboard and d.main:
@@ -344,6 +349,10 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
                 return run.forward(run.compiled, x, sigma)
 
         target = batch.get("clean") if run.objective.target == "clean" else batch.get("pair")
+        if run.half_chroma is not None:  # colour compared where the target's files held it
+            weak = run.half_chroma[owner[pick]]
+            net = lambda x, net=net, weak=weak: half_resolution_chroma(net(x), weak)  # noqa: E731
+            target = half_resolution_chroma(target, weak)
         loss = run.objective.loss(net, noisy, target, generator=run.generator,
                                   progress=(run.epoch + step / steps) / planned)
         run.optimizer.zero_grad(set_to_none=True)
