@@ -96,6 +96,12 @@ def test_models_and_presets_list():
     rows = {m["name"]: m for m in listing["architectures"]}
     assert rows["dncnn"]["params_gray"] == 556_097 and rows["dense-ae"]["sizes"] == "28x28 only"
     assert {"gray-blind", "color-blind", "mnist", "cifar10"} <= set(listing["pretrained"])
+    from noisefree.card import ModelCard
+    from noisefree.pretrained import pretrained_files
+
+    for name in ("mnist", "gray-blind"):  # how each was trained, from its card: rounds, minutes, machines
+        record = ModelCard.read(pretrained_files(name)[1]).training
+        assert listing["pretrained"][name]["trained"] == record.summary() and " min " in record.summary()
     r = run("presets")
     assert r.exit_code == 0 and "ref-pool-mnist" in r.output
 

@@ -12,8 +12,9 @@ from .common import out
 
 def models(as_json: bool = typer.Option(False, "--json", help="machine-readable output")):
     """List the registered architectures with their parameter counts, and the shipped pretrained models."""
+    from ..card import ModelCard
     from ..models import build_model, list_models
-    from ..pretrained import PRETRAINED_DIR, list_pretrained
+    from ..pretrained import PRETRAINED_DIR, list_pretrained, pretrained_files
 
     rows = []
     for spec in list_models():
@@ -22,8 +23,12 @@ def models(as_json: bool = typer.Option(False, "--json", help="machine-readable 
             "any" if spec.multiple == 1 else f"any (padded to {spec.multiple}k+{spec.offset})")
         rows.append({"name": spec.name, "params_gray": counts[1], "params_color": counts[3], "sizes": size,
                      "reference": spec.reference, "description": spec.description})
+    shipped_models = list_pretrained()
+    for name, entry in shipped_models.items():
+        record = ModelCard.read(pretrained_files(name)[1]).training  # checksums verified on the way
+        entry["trained"] = record.summary() if record else "not recorded"
     if as_json:
-        out.print_json(json.dumps({"architectures": rows, "pretrained": list_pretrained()}))
+        out.print_json(json.dumps({"architectures": rows, "pretrained": shipped_models}))
         return
     table = Table(title="noisefree models")
     table.add_column("name", no_wrap=True, style="bold")
@@ -34,11 +39,11 @@ def models(as_json: bool = typer.Option(False, "--json", help="machine-readable 
                       r["description"])
     out.print(table)
     shipped = Table(title="shipped pretrained models (nf.load(NAME), noisefree denoise --model NAME)")
-    for col in ("name", "channels", "size", "description"):
+    for col in ("name", "channels", "size", "description", "trained"):
         shipped.add_column(col, overflow="fold", style="bold" if col == "name" else None)
-    for name, entry in list_pretrained().items():
+    for name, entry in shipped_models.items():
         size = (PRETRAINED_DIR / entry["weights"]).stat().st_size / 1e6
-        shipped.add_row(name, str(entry["channels"]), f"{size:.1f} MB", entry["description"])
+        shipped.add_row(name, str(entry["channels"]), f"{size:.1f} MB", entry["description"], entry["trained"])
     out.print(shipped)
 
 
