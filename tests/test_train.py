@@ -73,6 +73,17 @@ def test_cosine_schedule_runs_over_the_epochs(tmp_path):
     assert lrs == pytest.approx([3e-3, 3e-3 * 0.75, 3e-3 * 0.25])  # the rate each epoch trained at
 
 
+def test_warmup_raises_the_learning_rate_linearly_over_its_steps(tmp_path):
+    cfg = small_config(epochs=2, warmup=40)
+    assert [train_module.warmup_factor(cfg, s) for s in (0, 19, 39, 40, 500)] == [1 / 40, 0.5, 1.0, 1.0, 1.0]
+    assert train_module.warmup_factor(small_config(), 0) == 1.0  # none by default
+    run = nf.train(cfg, out=tmp_path, quiet=True)
+    with open(run / "history.csv") as f:
+        lrs = [float(row["lr"]) for row in csv.DictReader(f)]  # the rate of each epoch's last step
+    steps = round(lrs[0] / 3e-3 * 40)  # 27 steps an epoch: 864 training digits in batches of 32
+    assert steps == 27 and lrs == pytest.approx([3e-3 * 27 / 40, 3e-3])
+
+
 def test_time_budget_plans_epochs_from_their_measured_time():
     cfg = small_config(epochs=100, minutes=1.0, schedule="cosine")
     assert train_module.planned_epochs(cfg, []) == 100  # nothing measured yet

@@ -95,6 +95,9 @@ class RunConfig(BaseModel):
     weight_decay: float = Field(0.0, ge=0, description="Adam weight decay")
     schedule: Literal["constant", "cosine"] = Field("constant", description="learning-rate schedule over the epochs "
                                                                      "(those that fit the time budget, with minutes)")
+    warmup: int = Field(0, ge=0, description="steps over which the learning rate rises linearly from 0 to the "
+                        "schedule's (e.g. 300 when fine-tuning with init: Adam restarted on trained weights moves "
+                        "every weight by about lr in its first steps, and a weight average keeps those steps)")
     loss: Literal["mse", "l1"] = Field("mse", description="training loss")
     ema: float | None = Field(None, gt=0, lt=1, description="keep an exponential moving average of the "
                               "weights with this decay (e.g. 0.999); checkpoints and validation use it")

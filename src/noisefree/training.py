@@ -48,7 +48,7 @@ from .protocol import SMALL
 from .runs import eval_set, new_run_dir, slug, write_history
 from .training_data import PAIR_SEED, TrainingData, fixed_views, match_pairs, real_views
 
-__all__ = ["TrainingDiverged", "learning_rate", "planned_epochs", "train", "validation_psnr"]
+__all__ = ["TrainingDiverged", "learning_rate", "planned_epochs", "train", "validation_psnr", "warmup_factor"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -327,9 +327,13 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
     run.epoch_start = time.perf_counter()
     label, shown = f"epoch {run.epoch + 1}/{run.planned}", time.monotonic()
     steps, planned = run.steps_per_epoch, run.planned
+    epoch_lr = learning_rate(config, run.epoch, planned)
     for group in run.optimizer.param_groups:
-        group["lr"] = learning_rate(config, run.epoch, planned)
+        group["lr"] = epoch_lr
     for step in range(steps):
+        if run.epoch * steps + step <= config.warmup:
+            for group in run.optimizer.param_groups:
+                group["lr"] = epoch_lr * warmup_factor(config, run.epoch * steps + step)
         pick = order[step * config.batch_size:(step + 1) * config.batch_size]
         batch = [v[pick].float() / scale for v, scale in zip(views, scales)]
         if config.augment:
@@ -376,6 +380,12 @@ def learning_rate(config: RunConfig, epoch: int, planned: int) -> float:
     if config.schedule == "constant":
         return config.lr
     return config.lr * 0.5 * (1 + math.cos(math.pi * min(epoch / planned, 1.0)))
+
+
+def warmup_factor(config: RunConfig, step: int) -> float:
+    """What the learning rate of ``step`` (0-based, counted over the whole run) is multiplied by: rising
+    linearly to 1 over ``warmup`` steps, then 1."""
+    return min(1.0, (step + 1) / config.warmup) if config.warmup else 1.0
 
 
 def planned_epochs(config: RunConfig, history: list[dict]) -> int:
