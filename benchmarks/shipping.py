@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from common import training_seconds
 from noisefree.card import ModelCard
 from noisefree.checkpoint import find_checkpoint, load_checkpoint, read_card
 from noisefree.config import RunConfig
@@ -59,16 +60,16 @@ def new_round(run_dir, *, hardware: str, note: str = "") -> dict:
     run_dir = Path(run_dir)
     config = RunConfig.from_yaml(run_dir / "config.yaml")
     with open(run_dir / "history.csv", newline="") as f:
-        epochs = list(csv.DictReader(f))
+        epochs = sum(1 for _ in csv.DictReader(f))
     crops = f" of {config.patch_size}x{config.patch_size} crops" if config.patch_size else ""
-    how = [f"{len(epochs)} epoch{'s' * (len(epochs) != 1)}{crops} at lr {config.lr:g}, seed {config.seed}"]
+    how = [f"{epochs} epoch{'s' * (epochs != 1)}{crops} at lr {config.lr:g}, seed {config.seed}"]
     if config.scales != [1.0]:
         how.append("at scales " + ", ".join(f"{s:g}" for s in config.scales))
     if config.saturation:
         how.append(f"random saturation up to {config.saturation:g}x either way")
     how.append(f"fine-tuned from {config.init}" if config.init else "from scratch")
     text = ", ".join(how) + (f"; {note}" if note else "")
-    return {"minutes": round(sum(float(e["seconds"]) for e in epochs) / 60, 1), "hardware": hardware, "how": text}
+    return {"minutes": round(training_seconds(run_dir) / 60, 1), "hardware": hardware, "how": text}
 
 
 def validation_gain(name: str, run_dir) -> float | None:

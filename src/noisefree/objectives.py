@@ -44,6 +44,7 @@ Net = Callable[[torch.Tensor], torch.Tensor]
 
 # RGB -> Y, Cb, Cr (ITU-R BT.601, as JPEG), without the offsets, which cancel in a difference
 _YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+_FROM_CHROMA = torch.linalg.inv(_YCBCR)[:, 1:]  # the RGB change of a unit change in Cb or Cr, Y kept
 
 
 def half_resolution_chroma(x: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
@@ -52,13 +53,12 @@ def half_resolution_chroma(x: torch.Tensor, which: torch.Tensor) -> torch.Tensor
     so a loss between two batches passed through it compares luma in full and colour at half resolution."""
     if not bool(which.any()):
         return x
-    m = _YCBCR.to(x.device, x.dtype)
-    chroma = torch.einsum("ij,njhw->nihw", m[1:], x)
+    chroma = torch.einsum("ij,njhw->nihw", _YCBCR[1:].to(x.device, x.dtype), x)
     h, w = x.shape[-2:]
     blocks = F.avg_pool2d(chroma, 2, ceil_mode=True)
     blocks = blocks.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)[..., :h, :w]
     change = torch.where(which.view(-1, 1, 1, 1), blocks - chroma, torch.zeros((), dtype=x.dtype, device=x.device))
-    return x + torch.einsum("ij,njhw->nihw", torch.linalg.inv(m)[:, 1:], change)  # back to RGB, Y kept
+    return x + torch.einsum("ij,njhw->nihw", _FROM_CHROMA.to(x.device, x.dtype), change)
 
 
 def _elementwise(kind: str):
