@@ -54,6 +54,11 @@ def install(run_dir, name: str, *, description: str | None = None, hardware: str
     return target
 
 
+def _short(x: float) -> str:
+    """1e-3, 2e-4, 1.5e-4 rather than 0.0002."""
+    return f"{x:g}" if x >= 1e-2 else f"{x:.1e}".replace(".0e", "e").replace("e-0", "e-")
+
+
 def new_round(run_dir, *, hardware: str, note: str = "") -> dict:
     """``run_dir`` as one training round: its minutes (the sum of its epochs' times, whatever the sittings)
     and what it did, read from its recipe: epochs, crops, learning rate, seed, scales, saturation, start."""
@@ -62,11 +67,17 @@ def new_round(run_dir, *, hardware: str, note: str = "") -> dict:
     with open(run_dir / "history.csv", newline="") as f:
         epochs = sum(1 for _ in csv.DictReader(f))
     crops = f" of {config.patch_size}x{config.patch_size} crops" if config.patch_size else ""
-    how = [f"{epochs} epoch{'s' * (epochs != 1)}{crops} at lr {config.lr:g}, seed {config.seed}"]
+    how = [f"{epochs} epoch{'s' * (epochs != 1)}{crops} at lr {_short(config.lr)}, seed {config.seed}"]
+    if config.ema:
+        how.append(f"weight average (EMA {config.ema:g})")
+    if config.warmup:
+        how.append(f"{config.warmup}-step warmup")
     if config.scales != [1.0]:
         how.append("at scales " + ", ".join(f"{s:g}" for s in config.scales))
     if config.saturation:
         how.append(f"random saturation up to {config.saturation:g}x either way")
+    if config.half_chroma:
+        how.append("half-resolution chroma loss")
     how.append(f"fine-tuned from {config.init}" if config.init else "from scratch")
     text = ", ".join(how) + (f"; {note}" if note else "")
     return {"minutes": round(training_seconds(run_dir) / 60, 1), "hardware": hardware, "how": text}

@@ -45,16 +45,17 @@ def test_each_install_adds_a_round_and_a_fresh_start_replaces_them(tmp_path, shi
     assert len(record.rounds) == 1 and record.run == first.name and record.config["seed"] == 1
     assert record.rounds[0].hardware == "machine A"
     assert record.rounds[0].minutes == pytest.approx(minutes(first), abs=0.05)
-    assert record.rounds[0].how.startswith("2 epochs of 32x32 crops at lr 0.001, seed 1") and "from scratch" in \
+    assert record.rounds[0].how.startswith("2 epochs of 32x32 crops at lr 1e-3, seed 1") and "from scratch" in \
         record.rounds[0].how
 
-    tuned = {**base, "init": "tiny", "epochs": 1, "lr": 2e-4, "seed": 2, "scales": "1,0.7"}
+    tuned = {**base, "init": "tiny", "epochs": 1, "lr": 2e-4, "seed": 2, "scales": "1,0.7", "ema": 0.99,
+             "warmup": 3}
     second = nf.train(RunConfig.validated(tuned), out=tmp_path / "runs", quiet=True)
     shipping.install(second, "tiny", hardware="machine B", note="one thread")
     record = ModelCard.read(pretrained.pretrained_files("tiny")[1]).training
     assert [r.hardware for r in record.rounds] == ["machine A", "machine B"]  # the first round kept
-    assert record.rounds[1].how == ("1 epoch of 32x32 crops at lr 0.0002, seed 2, at scales 1, 0.7, "
-                                    "fine-tuned from tiny; one thread")
+    assert record.rounds[1].how == ("1 epoch of 32x32 crops at lr 2e-4, seed 2, weight average (EMA 0.99), "
+                                    "3-step warmup, at scales 1, 0.7, fine-tuned from tiny; one thread")
     assert record.minutes == pytest.approx(minutes(first) + minutes(second), abs=0.1)
     assert record.summary().startswith("2 rounds, ") and "machine A; machine B" in record.summary()
     assert record.details()[1].startswith("round 2 (")
