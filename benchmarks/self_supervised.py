@@ -62,7 +62,8 @@ def main():
     ap.add_argument("--noise", choices=list(NOISES), required=True)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--only", default=None, help="comma-separated rows to (re)do, e.g. n2v,n2v2")
+    ap.add_argument("--only", default=None, help="comma-separated learned rows to do or redo, and only those "
+                    "(e.g. n2v,n2v2); the table shows every row done so far")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--note", default="", help="a sentence on how the times were taken, for the table")
     args = ap.parse_args()
@@ -86,8 +87,8 @@ def main():
         print(f"{key}: {results[key]['psnr']:.2f} dB", flush=True)
 
     for objective in LEARNED[args.noise]:
-        if objective in results and (wanted is None or objective not in wanted):
-            continue
+        if (objective in results and wanted is None) or (wanted is not None and objective not in wanted):
+            continue  # done already, or not asked for this time
         config = recipe(objective, noise, args.data, args.epochs, args.device)
         earlier = unfinished_run(out / "runs", config)
         if earlier is not None:
