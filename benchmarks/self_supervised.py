@@ -138,8 +138,8 @@ def markdown(results: dict, noise: str, label: str, args) -> str:
         row = f"| {names.get(key, key)} | {seen} | {r['psnr']:.2f} / {r['ssim']:.4f} |"
         lines.append(f"{row} {r['training']}{budget} |")
     noisy = next(iter(results.values()))["noisy_psnr"] if results else float("nan")
-    lines += ["", f"Noisy input: {noisy:.2f} dB. " + (PUBLISHED if noise == "gaussian" else "") + (
-        f" {args.note}" if args.note else "")]
+    sentences = [f"Noisy input: {noisy:.2f} dB.", PUBLISHED if noise == "gaussian" else "", args.note]
+    lines += ["", " ".join(s for s in sentences if s)]
     return "\n".join(lines) + "\n"
 
 
