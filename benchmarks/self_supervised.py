@@ -13,7 +13,8 @@ the standard protocol (noise seeded per image, not clipped, result rounded to 8 
 scores are kept in OUT/self_supervised/NOISE/ (OUT: --out), so a re-run only redoes what is missing: a row
 whose run stopped part-way (a session ended) resumes from its last epoch, so a long budget can be spread
 over several sittings. A row's training time is the sum of its epochs' times (validation included), however
-many sittings it took. The table goes into the README between <!-- selfsup-NOISE:start/end --> markers.
+many sittings it took. The table goes into the README between <!-- selfsup-NOISE:start/end --> markers
+(--block names another, e.g. the 30-epoch table's).
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ def main():
     ap.add_argument("--only", default=None, help="comma-separated learned rows to do or redo, and only those "
                     "(e.g. n2v,n2v2); the table shows every row done so far")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--block", default=None, help="the README block to fill (default selfsup-NOISE; e.g. "
+                    "selfsup-gaussian-30 for a longer budget beside the default table)")
     ap.add_argument("--note", default="", help="a sentence on how the times were taken, for the table")
     args = ap.parse_args()
     noise, label = NOISES[args.noise]
@@ -103,7 +106,7 @@ def main():
         score(key, method, {"training": "—"})
     table = markdown(results, args.noise, label, args)
     (out / "results.md").write_text(table)
-    replace_block(ROOT / "README.md", f"selfsup-{args.noise}", table)
+    replace_block(ROOT / "README.md", args.block or f"selfsup-{args.noise}", table)
     print(table)
 
 
@@ -125,7 +128,8 @@ def markdown(results: dict, noise: str, label: str, args) -> str:
              "ne2ne": "Neighbor2Neighbor", "n2v": "Noise2Void", "n2v2": "N2V2"}
     epochs = {r.get("epochs") for r in results.values() if r.get("epochs")}
     lines = [f"`python benchmarks/self_supervised.py --data ../shared/data --noise {noise} --epochs "
-             f"{'/'.join(map(str, sorted(epochs))) or args.epochs}`", "",
+             f"{'/'.join(map(str, sorted(epochs))) or args.epochs}" + (f" --block {args.block}" if args.block else "")
+             + "`", "",
              f"BSD68 (68 images), {label}, standard protocol; learned rows: train400 (360 train / 40 validation), "
              f"one fixed noisy realization per image, 3-level U-Net w16 (N2V2: its variant), 64x64 crops x 16 per "
              "image and epoch, batch 16, Adam 1e-3 cosine.", "",
