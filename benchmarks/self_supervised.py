@@ -7,7 +7,8 @@ shipped gray-blind.
     python benchmarks/self_supervised.py --noise gaussian --epochs 30 --device cuda      # a bigger budget
 
 Every learned row is the same network (a 3-level U-Net, width 16; N2V2 with its own changes: no top skip,
-blur-pool, direct output), the same crops, batches and epochs; only the objective differs. Training noise
+blur-pool, direct output), the same crops, batches and epochs; only the objective differs (one ablation row,
+Neighbor2Neighbor without its regulariser, γ 0, beside the paper's γ 2, for Gaussian noise). Training noise
 is drawn once per image with a fixed seed (the self-supervised rows never see a clean image); evaluation is
 the standard protocol (noise seeded per image, not clipped, result rounded to 8 bits). Trained runs and
 scores are kept in OUT/self_supervised/NOISE/ (OUT: --out), so a re-run only redoes what is missing: a row
@@ -37,7 +38,7 @@ NOISES = {"gaussian": ("gaussian:0.0980392", "Gaussian σ 25 (8-bit scale)"),
           "poissongauss": ("poissongauss:0.01,0.0004", "Poisson-Gaussian a = 0.01, b = 0.0004 ([0, 1] scale)")}
 NETWORK = {"width": 16, "levels": 3, "blocks": 1}
 N2V2_NETWORK = {**NETWORK, "top_skip": False, "blurpool": True, "residual": False}
-LEARNED = {"gaussian": ["supervised", "n2n", "ne2ne", "n2v", "n2v2"],
+LEARNED = {"gaussian": ["supervised", "n2n", "ne2ne", "ne2ne-gamma0", "n2v", "n2v2"],
            "poissongauss": ["supervised", "ne2ne", "n2v", "n2v2"]}
 BASELINES = {"gaussian": {"BM3D (σ known)": "bm3d", "gray-blind (shipped, σ known)": "gray-blind"},
              "poissongauss": {"VST + BM3D (a, b known)": "vst:0.01,0.0004:bm3d",
@@ -48,11 +49,15 @@ PUBLISHED = ("Published, BSD68 σ 25 (Noise2Score, ICCV 2021, Table 2): N2V 26.7
              "Ne2Ne ≥ 28.6, N2N within 0.15 dB of supervised.")
 
 
-def recipe(objective: str, noise: str, data: Path, epochs: int, device: str) -> RunConfig:
+VARIANTS = {"ne2ne-gamma0": ("ne2ne", {"gamma": 0.0})}  # row: (objective, its arguments); an ablation
+
+
+def recipe(row: str, noise: str, data: Path, epochs: int, device: str) -> RunConfig:
+    objective, objective_args = VARIANTS.get(row, (row, {}))
     return RunConfig.validated({
-        "name": f"selfsup-{objective}", "dataset": f"folder:{data / 'gray' / 'train400'}", "val_fraction": 0.1,
+        "name": f"selfsup-{row}", "dataset": f"folder:{data / 'gray' / 'train400'}", "val_fraction": 0.1,
         "patch_size": 64, "patches_per_image": 16, "augment": True, "noise": noise, "clip": False,
-        "fixed_noise": True, "objective": objective, "model": "unet",
+        "fixed_noise": True, "objective": objective, "objective_args": objective_args, "model": "unet",
         "model_args": N2V2_NETWORK if objective == "n2v2" else NETWORK, "epochs": epochs, "batch_size": 16,
         "lr": 1e-3, "schedule": "cosine", "seed": 0, "device": device, "eval_images": 1})
 
@@ -125,7 +130,8 @@ def unfinished_run(runs: Path, config: RunConfig) -> Path | None:
 
 def markdown(results: dict, noise: str, label: str, args) -> str:
     names = {"supervised": "supervised (clean targets)", "n2n": "Noise2Noise (synthetic pairs)",
-             "ne2ne": "Neighbor2Neighbor", "n2v": "Noise2Void", "n2v2": "N2V2"}
+             "ne2ne": "Neighbor2Neighbor (γ 2, the paper's)",
+             "ne2ne-gamma0": "Neighbor2Neighbor, γ 0 (no regulariser)", "n2v": "Noise2Void", "n2v2": "N2V2"}
     epochs = {r.get("epochs") for r in results.values() if r.get("epochs")}
     lines = [f"`python benchmarks/self_supervised.py --data ../shared/data --noise {noise} --epochs "
              f"{'/'.join(map(str, sorted(epochs))) or args.epochs}" + (f" --block {args.block}" if args.block else "")
