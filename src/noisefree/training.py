@@ -331,7 +331,7 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
     for group in run.optimizer.param_groups:
         group["lr"] = epoch_lr
     for step in range(steps):
-        if run.epoch * steps + step <= config.warmup:
+        if config.warmup and run.epoch * steps + step <= config.warmup:  # the last step restores epoch_lr
             for group in run.optimizer.param_groups:
                 group["lr"] = epoch_lr * warmup_factor(config, run.epoch * steps + step)
         pick = order[step * config.batch_size:(step + 1) * config.batch_size]
