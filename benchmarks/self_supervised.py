@@ -49,17 +49,20 @@ PUBLISHED = ("Published, BSD68 σ 25 (Noise2Score, ICCV 2021, Table 2): N2V 26.7
              "Ne2Ne ≥ 28.6, N2N within 0.15 dB of supervised.")
 
 
-VARIANTS = {"ne2ne-gamma0": ("ne2ne", {"gamma": 0.0})}  # row: (objective, its arguments); an ablation
+# ablation rows: row -> (objective, its arguments, changes to the shared recipe)
+VARIANTS = {"ne2ne-gamma0": ("ne2ne", {"gamma": 0.0}, {}),
+            # 128x128 crops, so that the network's input (a half-size sub-image) is 64x64 as in the other rows
+            "ne2ne-gamma0-128": ("ne2ne", {"gamma": 0.0}, {"patch_size": 128})}
 
 
 def recipe(row: str, noise: str, data: Path, epochs: int, device: str) -> RunConfig:
-    objective, objective_args = VARIANTS.get(row, (row, {}))
+    objective, objective_args, changes = VARIANTS.get(row, (row, {}, {}))
     return RunConfig.validated({
         "name": f"selfsup-{row}", "dataset": f"folder:{data / 'gray' / 'train400'}", "val_fraction": 0.1,
         "patch_size": 64, "patches_per_image": 16, "augment": True, "noise": noise, "clip": False,
         "fixed_noise": True, "objective": objective, "objective_args": objective_args, "model": "unet",
         "model_args": N2V2_NETWORK if objective == "n2v2" else NETWORK, "epochs": epochs, "batch_size": 16,
-        "lr": 1e-3, "schedule": "cosine", "seed": 0, "device": device, "eval_images": 1})
+        "lr": 1e-3, "schedule": "cosine", "seed": 0, "device": device, "eval_images": 1, **changes})
 
 
 def main():
@@ -133,7 +136,9 @@ def unfinished_run(runs: Path, config: RunConfig) -> Path | None:
 def markdown(results: dict, noise: str, label: str, args) -> str:
     names = {"supervised": "supervised (clean targets)", "n2n": "Noise2Noise (synthetic pairs)",
              "ne2ne": "Neighbor2Neighbor (γ 2, the paper's)",
-             "ne2ne-gamma0": "Neighbor2Neighbor, γ 0 (no regulariser)", "n2v": "Noise2Void", "n2v2": "N2V2"}
+             "ne2ne-gamma0": "Neighbor2Neighbor, γ 0 (no regulariser)",
+             "ne2ne-gamma0-128": "Neighbor2Neighbor, γ 0, 128x128 crops (64x64 sub-images)",
+             "n2v": "Noise2Void", "n2v2": "N2V2"}
     epochs = {r.get("epochs") for r in results.values() if r.get("epochs")}
     lines = [f"`python benchmarks/self_supervised.py --data ../shared/data --noise {noise} --epochs "
              f"{'/'.join(map(str, sorted(epochs))) or args.epochs}" + (f" --block {args.block}" if args.block else "")

@@ -208,3 +208,17 @@ def test_self_supervised_benchmark_resumes_a_row_that_stopped(tmp_path, monkeypa
     with open(run / "history.csv", newline="") as f:
         seconds = [float(r["seconds"]) for r in csv.DictReader(f)]
     assert len(seconds) == 2 and min(seconds) > 0 and bench.training_seconds(run) == pytest.approx(sum(seconds))
+
+
+def test_self_supervised_benchmark_ablation_rows_change_only_what_they_name(tmp_path, monkeypatch):
+    """An ablation row of benchmarks/self_supervised.py is its objective's recipe with the named changes only,
+    so the table compares like with like."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import self_supervised as bench
+
+    for row, (objective, args, changes) in bench.VARIANTS.items():
+        base = bench.recipe(objective, "gaussian:0.1", tmp_path, 3, "cpu").model_dump(exclude={"name"})
+        variant = bench.recipe(row, "gaussian:0.1", tmp_path, 3, "cpu").model_dump(exclude={"name"})
+        differ = {k for k in base if base[k] != variant[k]}
+        assert differ == {"objective_args", *changes}, row
+        assert variant["objective_args"] == args and all(variant[k] == v for k, v in changes.items())
