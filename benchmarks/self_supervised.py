@@ -38,7 +38,7 @@ NOISES = {"gaussian": ("gaussian:0.0980392", "Gaussian σ 25 (8-bit scale)"),
           "poissongauss": ("poissongauss:0.01,0.0004", "Poisson-Gaussian a = 0.01, b = 0.0004 ([0, 1] scale)")}
 NETWORK = {"width": 16, "levels": 3, "blocks": 1}
 N2V2_NETWORK = {**NETWORK, "top_skip": False, "blurpool": True, "residual": False}
-LEARNED = {"gaussian": ["supervised", "n2n", "ne2ne", "ne2ne-gamma0", "n2v", "n2v2"],
+LEARNED = {"gaussian": ["supervised", "n2n", "ne2ne", "ne2ne-gamma0", "ne2ne-gamma0-128", "n2v", "n2v2"],
            "poissongauss": ["supervised", "ne2ne", "n2v", "n2v2"]}
 BASELINES = {"gaussian": {"BM3D (σ known)": "bm3d", "gray-blind (shipped, σ known)": "gray-blind"},
              "poissongauss": {"VST + BM3D (a, b known)": "vst:0.01,0.0004:bm3d",
