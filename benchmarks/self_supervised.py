@@ -7,8 +7,9 @@ shipped gray-blind.
     python benchmarks/self_supervised.py --noise gaussian --epochs 30 --device cuda      # a bigger budget
 
 Every learned row is the same network (a 3-level U-Net, width 16; N2V2 with its own changes: no top skip,
-blur-pool, direct output), the same crops, batches and epochs; only the objective differs (one ablation row,
-Neighbor2Neighbor without its regulariser, γ 0, beside the paper's γ 2, for Gaussian noise). Training noise
+blur-pool, direct output), the same crops, batches and epochs; only the objective differs (two ablation rows
+for Gaussian noise, beside the paper's γ 2: Neighbor2Neighbor without its regulariser, γ 0, and the same
+with 128x128 crops, whose half-size sub-images are as large as the other rows' 64x64 network input). Training noise
 is drawn once per image with a fixed seed (the self-supervised rows never see a clean image); evaluation is
 the standard protocol (noise seeded per image, not clipped, result rounded to 8 bits). Trained runs and
 scores are kept in OUT/self_supervised/NOISE/ (OUT: --out), so a re-run only redoes what is missing: a row
