@@ -14,7 +14,8 @@
 #            bash benchmarks/gpu_session.sh speedrun  # carry .gpu/gray; the gray-8min preset from scratch, then
 #                                                     # BSD68 and Set12 scores (about 9.5 minutes: timeout_s 600)
 #            bash benchmarks/gpu_session.sh selfsup [ROWS]  # carry .gpu/gray and .gpu/selfsup: issue 10's
-#                 Gaussian table at 60 epochs, rows supervised,n2n,ne2ne (default) or n2v,n2v2 in a second call;
+#                 Gaussian table at 60 epochs, rows supervised,n2n,ne2ne (default), n2v,n2v2 in a second call,
+#                 ne2ne-gamma0,ne2ne-gamma0-128 (the ablations, Ne2Ne's best on the CPU) in a third;
 #                 stopped after 8 minutes, keeping the rows done (BM3D's row comes from the carried results)
 #   here:    tar -xzf FILES_AT/STAGE.tar.gz && git diff --stat   (then, after color, score CBSD68 here:
 #            python benchmarks/pretrained_quality.py --data ../shared/data --only color-blind)
