@@ -32,12 +32,18 @@ stage=${1:?usage: gpu_session.sh prepare DATA [BENCH_OUT] | gray | color | small
 if [ "$stage" = prepare ]; then
     data=${2:?give the data folder, e.g. ../shared/data}
     rm -rf .gpu && mkdir -p .gpu/gray/data/gray .gpu/color/data/color .gpu/small/data \
-        .gpu/selfsup/self_supervised/gaussian
+        .gpu/selfsup/self_supervised/gaussian-60ep
     cp -r "$data"/gray/train400 "$data"/gray/bsd68 "$data"/gray/set12 .gpu/gray/data/gray/
     cp -r "$data"/color/cbsd432 .gpu/color/data/color/
     cp -r "$data"/mnist "$data"/cifar10 .gpu/small/data/
-    results=${3:-benchmarks/out}/self_supervised/gaussian/results.json  # the BM3D row takes an hour of CPU
-    if [ -f "$results" ]; then cp "$results" .gpu/selfsup/self_supervised/gaussian/; fi
+    # the baseline rows (BM3D takes an hour of CPU) of any budget's table, without its learned rows
+    for results in "${3:-benchmarks/out}"/self_supervised/gaussian-*ep/results.json; do
+        [ -f "$results" ] || continue
+        "${PYTHON:-python3}" -c 'import json, sys; r = json.load(open(sys.argv[1]))
+json.dump({k: v for k, v in r.items() if "epochs" not in v}, open(sys.argv[2], "w"), indent=1)' \
+            "$results" .gpu/selfsup/self_supervised/gaussian-60ep/results.json
+        break
+    done
     # the device runs Python 3.12 without these (see /work/.library/device/KINDS.md); versions as tested here
     "${PYTHON:-python3}" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
@@ -82,8 +88,9 @@ case "$stage" in
         exit 0 ;;
     selfsup)
         timeout 480 python3 benchmarks/self_supervised.py --data "$data" --noise gaussian --epochs 60 --device cuda \
-            --only "${2:-supervised,n2n,ne2ne}" --out .gpu/selfsup || echo "stopped at the time limit; rows done are kept"
-        tar -czf "$out/selfsup.tar.gz" README.md .gpu/selfsup/self_supervised/gaussian/results.json
+            --only "${2:-supervised,n2n,ne2ne}" --out .gpu/selfsup --block selfsup-gaussian-60 \
+            || echo "stopped at the time limit, or no selfsup-gaussian-60 block in the README; rows done are kept"
+        tar -czf "$out/selfsup.tar.gz" .gpu/selfsup/self_supervised/gaussian-60ep  # scores, table and runs
         exit 0 ;;
     *) echo "unknown stage $stage"; exit 2 ;;
 esac

@@ -12,7 +12,7 @@ for Gaussian noise, beside the paper's γ 2: Neighbor2Neighbor without its regul
 with 128x128 crops, whose half-size sub-images are as large as the other rows' 64x64 network input). Training noise
 is drawn once per image with a fixed seed (the self-supervised rows never see a clean image); evaluation is
 the standard protocol (noise seeded per image, not clipped, result rounded to 8 bits). Trained runs and
-scores are kept in OUT/self_supervised/NOISE/ (OUT: --out), so a re-run only redoes what is missing: a row
+scores are kept in OUT/self_supervised/NOISE-EPOCHSep/ (OUT: --out), so a re-run only redoes what is missing: a row
 whose run stopped part-way (a session ended) resumes from its last epoch, so a long budget can be spread
 over several sittings. A row's training time is the sum of its epochs' times (validation included), however
 many sittings it took. The table goes into the README between <!-- selfsup-NOISE:start/end --> markers
@@ -82,7 +82,7 @@ def main():
     ap.add_argument("--note", default="", help="a sentence on how the times were taken, for the table")
     args = ap.parse_args()
     noise, label = NOISES[args.noise]
-    out = args.out / "self_supervised" / args.noise
+    out = results_folder(args.out, args.noise, args.epochs)
     out.mkdir(parents=True, exist_ok=True)
     store = out / "results.json"
     results = json.loads(store.read_text()) if store.is_file() else {}
@@ -121,6 +121,21 @@ def main():
     print(table)
 
 
+def results_folder(out: Path, noise: str, epochs: int) -> Path:
+    """Where one table's runs and scores are kept: one folder per noise and budget, so a longer budget never
+    reuses (or mixes with) a shorter one's rows."""
+    return out / "self_supervised" / f"{noise}-{epochs}ep"
+
+
+def command(noise: str, results: dict, block: str | None, epochs: int) -> str:
+    """The command that makes this table: its budget, its block, and its learned rows when they are not all."""
+    learned = [k for k in LEARNED[noise] if k in results]
+    budgets = sorted({r["epochs"] for r in results.values() if r.get("epochs")}) or [epochs]
+    return (f"python benchmarks/self_supervised.py --data ../shared/data --noise {noise} --epochs "
+            f"{'/'.join(map(str, budgets))}" + (f" --only {','.join(learned)}" if learned != LEARNED[noise] else "")
+            + (f" --block {block}" if block else ""))
+
+
 def unfinished_run(runs: Path, config: RunConfig) -> Path | None:
     """The newest run folder under ``runs`` trained with ``config`` (name and device aside) that has not
     finished (no summary.json yet), or None: the row to resume rather than start again."""
@@ -140,10 +155,7 @@ def markdown(results: dict, noise: str, label: str, args) -> str:
              "ne2ne-gamma0": "Neighbor2Neighbor, γ 0 (no regulariser)",
              "ne2ne-gamma0-128": "Neighbor2Neighbor, γ 0, 128x128 crops (64x64 sub-images)",
              "n2v": "Noise2Void", "n2v2": "N2V2"}
-    epochs = {r.get("epochs") for r in results.values() if r.get("epochs")}
-    lines = [f"`python benchmarks/self_supervised.py --data ../shared/data --noise {noise} --epochs "
-             f"{'/'.join(map(str, sorted(epochs))) or args.epochs}" + (f" --block {args.block}" if args.block else "")
-             + "`", "",
+    lines = [f"`{command(noise, results, args.block, args.epochs)}`", "",
              f"BSD68 (68 images), {label}, standard protocol; learned rows: train400 (360 train / 40 validation), "
              f"one fixed noisy realization per image, 3-level U-Net w16 (N2V2: its variant), 64x64 crops x 16 per "
              "image and epoch, batch 16, Adam 1e-3 cosine.", "",

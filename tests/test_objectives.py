@@ -222,3 +222,18 @@ def test_self_supervised_benchmark_ablation_rows_change_only_what_they_name(tmp_
         differ = {k for k in base if base[k] != variant[k]}
         assert differ == {"objective_args", *changes}, row
         assert variant["objective_args"] == args and all(variant[k] == v for k, v in changes.items())
+
+
+def test_self_supervised_benchmark_command_names_its_budget_and_rows(tmp_path, monkeypatch):
+    """The command printed above a self-supervised table makes that table: each budget keeps its rows in its
+    own folder, and a table holding only some learned rows names them (--only)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import self_supervised as bench
+
+    assert bench.results_folder(tmp_path, "gaussian", 30) != bench.results_folder(tmp_path, "gaussian", 90)
+    baselines = {"BM3D (σ known)": {"psnr": 28.6}}
+    everything = {**baselines, **{row: {"epochs": 30} for row in bench.LEARNED["gaussian"]}}
+    full = bench.command("gaussian", everything, "selfsup-gaussian-30", 30)
+    assert full.endswith("--noise gaussian --epochs 30 --block selfsup-gaussian-30") and "--only" not in full
+    one = bench.command("gaussian", {**baselines, "ne2ne-gamma0-128": {"epochs": 90}}, None, 6)
+    assert one.endswith("--epochs 90 --only ne2ne-gamma0-128")
