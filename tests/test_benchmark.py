@@ -44,6 +44,8 @@ def test_parallel_and_serial_agree(tmp_path, image_folder):
     a = run_benchmark(["nlm"], f"folder:{image_folder}", sigmas=[25], out_dir=tmp_path / "a", workers=2, log=print)
     b = run_benchmark(["nlm"], f"folder:{image_folder}", sigmas=[25], out_dir=tmp_path / "b", workers=1, log=print)
     assert [r["psnr"] for r in a[0].rows] == [r["psnr"] for r in b[0].rows]
+    for run in "ab":  # a classical method's time is single-core seconds whether or not workers ran it
+        assert "| nlm | " in (md := (tmp_path / run / "results.md").read_text()) and "(1 core) |" in md
 
 
 def test_cli_benchmark_skips_missing_bm3d(tmp_path, image_folder, monkeypatch):

@@ -10,7 +10,8 @@ methods) and writes, into ``out_dir``:
 
 Each (method, dataset, sigma) cell is cached in ``out_dir/cache``: a stopped benchmark re-run with the same
 settings redoes only the missing cells. CPU-bound classical methods run in parallel over images, one
-process per worker; their time is the time inside the method, summed over images (single-core seconds).
+process per worker (or in this process with ``workers=1``), on one thread either way; their time is the time
+inside the method, summed over images (single-core seconds).
 Networks run batched in this process with all of torch's threads.
 """
 
@@ -79,8 +80,21 @@ def _evaluate_cell(den, data: ImageSet, noise, kwargs: dict, pool, workers: int,
             if advance is not None:
                 advance(len(rows), len(data))
         return sorted(rows, key=lambda r: r["index"]), seconds
-    res = evaluate_images(den, data, noise, keep_samples=0, progress=advance, **kwargs)
+    with _threads(1 if isinstance(den, ClassicalDenoiser) else torch.get_num_threads()):
+        res = evaluate_images(den, data, noise, keep_samples=0, progress=advance, **kwargs)
     return res.rows, res.summary["seconds"]
+
+
+@contextmanager
+def _threads(n: int):
+    """torch on ``n`` threads inside, as before outside: a classical method is timed on one core whether or
+    not it runs in a worker process, so its seconds mean the same in every table."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def run_benchmark(methods: list[str], dataset: str, *, sigmas: list[float], protocol: str | Protocol = "standard",
@@ -127,8 +141,8 @@ def run_benchmark(methods: list[str], dataset: str, *, sigmas: list[float], prot
                 rows, seconds = _evaluate_cell(den, data, noise, kwargs, pool, workers, advance)
                 megapixels = sum(h * w for h, w in data.sizes) / 1e6
                 summary = {"method": method, "sigma": sigma, "images": len(rows), "seconds": seconds,
-                           "seconds_per_megapixel": seconds / megapixels, "parallel": isinstance(
-                               den, ClassicalDenoiser) and pool is not None}
+                           "seconds_per_megapixel": seconds / megapixels,
+                           "single_core": isinstance(den, ClassicalDenoiser)}
                 for k in ("psnr", "ssim", "noisy_psnr", "noisy_ssim"):
                     summary[f"{k}_mean"], summary[f"{k}_std"] = mean_std(r[k] for r in rows)
                 tmp = cached.with_suffix(".tmp")
@@ -194,8 +208,8 @@ def markdown_table(cells, skipped, data, *, protocol, dataset, command) -> str:
             r = by.get((m, s))
             cols.append(f"{r['psnr_mean']:.2f} / {r['ssim_mean']:.4f}" if r else "—")
         times = [by[(m, s)]["seconds_per_megapixel"] for s in sigmas if (m, s) in by]
-        par = any(by[(m, s)].get("parallel") for s in sigmas if (m, s) in by)
-        lines.append(f"| {m} | " + " | ".join(cols) + f" | {np.mean(times):.3g}{' (1 core)' if par else ''} |")
+        one = any(by[(m, s)].get("single_core") for s in sigmas if (m, s) in by)
+        lines.append(f"| {m} | " + " | ".join(cols) + f" | {np.mean(times):.3g}{' (1 core)' if one else ''} |")
     for m, why in skipped.items():
         lines.append(f"| {m} | not run: {why} |" + " |" * len(sigmas))
     return "\n".join(lines) + "\n"
