@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import time
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def main():
             results[name] = {"skipped": f"{preset.fields['dataset']} needs a download (torchvision); not "
                                         "available offline here"}
             print("   skipped:", exc, flush=True)
+            results_file.write_text(json.dumps(results, indent=2))
             continue
         summary = json.loads((run / "summary.json").read_text())
         with open(run / "history.csv") as f:
@@ -75,11 +77,22 @@ def main():
     write_table(results)
 
 
-def write_table(results: dict) -> None:
+def write_table(results: dict, readme: Path = ROOT / "README.md") -> None:
+    """The README's preset table from ``results``; a preset not in them keeps the row the README has (results
+    do not travel between machines), and the hardware line then names both machines."""
+    old = re.search(r"<!-- presets:start -->\n(.*?)<!-- presets:end -->", readme.read_text(), re.S)
+    old = old.group(1) if old else ""
+    kept_rows = {m.group(1): line for line in old.splitlines() if (m := re.match(r"\| `([^`]+)` \|", line))}
+    kept = []
     lines = ["| preset | reference reported | noisefree measured (test PSNR / SSIM; noisy input) | epochs "
              "| s/epoch | command |", "|---|---|---|---|---|---|"]
     for name, preset in PRESETS.items():
-        if not name.startswith("ref-") or name not in results:
+        if not name.startswith("ref-"):
+            continue
+        if name not in results:
+            if name in kept_rows:
+                lines.append(kept_rows[name])
+                kept.append(name)
             continue
         r = results[name]
         if "skipped" in r:
@@ -90,9 +103,13 @@ def write_table(results: dict) -> None:
             f"| `{name}` | {preset.reference} | **{r['psnr_mean']:.2f} dB / {r['ssim_mean']:.3f}** "
             f"({r['noisy_psnr_mean']:.2f} dB / {r['noisy_ssim_mean']:.3f}) on {what}, noise `{r['noise']}` "
             f"| {r['epochs_run']} of {r['epochs_preset']} | {r['seconds_per_epoch']:.1f} | `{r['command']}` |")
-    hw = {r["hardware"] for r in results.values() if "hardware" in r}
-    lines.append(f"\nTimes measured on: {'; '.join(sorted(hw))}.")
-    replace_block(ROOT / "README.md", "presets", "\n".join(lines))
+    hw = "; ".join(sorted({r["hardware"] for r in results.values() if "hardware" in r}))
+    before = re.search(r"Times measured on: (.*)\.$", old, re.M)
+    if kept and before and before.group(1) != hw:
+        run_now = ", ".join(n for n, r in results.items() if "hardware" in r)
+        hw = f"{hw or 'none'} ({run_now}); {before.group(1)} ({', '.join(kept)})"
+    lines.append(f"\nTimes measured on: {hw}.")
+    replace_block(readme, "presets", "\n".join(lines))
     print("\n".join(lines))
 
 

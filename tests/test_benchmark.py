@@ -1,6 +1,7 @@
 import csv
 import json
 import sys
+from pathlib import Path
 
 import torch
 from typer.testing import CliRunner
@@ -99,3 +100,22 @@ def test_a_checkpoint_is_identified_by_its_content_not_its_name(tmp_path):
     assert resolve(tmp_path / "net.safetensors").identity == first
     save_checkpoint(tmp_path / "net", build_model("dncnn", channels=1, depth=3, width=4), card)  # new weights
     assert resolve(tmp_path / "net.safetensors").identity != first
+
+
+def test_preset_table_keeps_the_rows_it_did_not_rerun(tmp_path, monkeypatch):
+    """benchmarks/presets.py --only X rewrites the README's preset table with X's new rows and keeps the other
+    rows as they were (their results live on another machine), naming both machines."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import presets as bench
+
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- presets:start -->\n| preset | h |\n|---|---|\n| `ref-pool-cifar10` | old cifar row |\n"
+                      "| `ref-pool-mnist` | old mnist row |\n\nTimes measured on: Old CPU.\n<!-- presets:end -->\ny\n")
+    new = {"ref-pool-mnist": {"epochs_run": 2, "epochs_preset": 50, "seconds_per_epoch": 1.0, "hardware": "New CPU",
+                              "images": 10, "noise": "gaussian:0.5", "psnr_mean": 20.0, "ssim_mean": 0.8,
+                              "noisy_psnr_mean": 9.0, "noisy_ssim_mean": 0.4, "command": "python presets.py"}}
+    bench.write_table(new, readme)
+    text = readme.read_text()
+    assert "| `ref-pool-cifar10` | old cifar row |" in text and "old mnist row" not in text
+    assert "**20.00 dB / 0.800**" in text and text.startswith("x\n") and text.endswith("y\n")
+    assert "Times measured on: New CPU (ref-pool-mnist); Old CPU (ref-pool-cifar10)." in text
