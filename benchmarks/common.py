@@ -69,13 +69,23 @@ def labelled(specs: str) -> list[tuple[str, str]]:
     return [tuple(m.split("=", 1)) if "=" in m else (m, m) for m in specs.split(",") if m]
 
 
+def _block(name: str) -> re.Pattern:
+    return re.compile(rf"(<!-- {name}:start -->\n)(.*?)(<!-- {name}:end -->)", re.S)
+
+
+def read_block(path: Path, name: str) -> str:
+    """The text between <!-- name:start --> and <!-- name:end --> in ``path`` ("" if there is no such block)."""
+    found = _block(name).search(path.read_text())
+    return found.group(2) if found else ""
+
+
 def replace_block(path: Path, name: str, text: str) -> None:
     """Replace the text between <!-- name:start --> and <!-- name:end --> in ``path``."""
     doc = path.read_text()
-    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+    pattern = _block(name)
     if not pattern.search(doc):
         raise SystemExit(f"{path}: no <!-- {name}:start --> ... <!-- {name}:end --> block to fill")
-    path.write_text(pattern.sub(lambda m: m.group(1) + text.rstrip() + "\n" + m.group(2), doc))
+    path.write_text(pattern.sub(lambda m: m.group(1) + text.rstrip() + "\n" + m.group(3), doc))
 
 
 def training_seconds(run: Path) -> float:

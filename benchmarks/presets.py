@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import noisefree as nf
-from common import OUT, ROOT, cifar10_folders, hardware, replace_block
+from common import OUT, ROOT, cifar10_folders, hardware, read_block, replace_block
 from noisefree.data import DatasetError
 from noisefree.presets import PRESETS
 
@@ -77,11 +77,23 @@ def main():
     write_table(results)
 
 
+def machines(line: str, rows: list[str]) -> dict[str, str]:
+    """Row -> machine for ``rows``, read from a "Times measured on:" line ("M1 (row, row); M2 (row)"; a machine
+    named without rows measured all of them)."""
+    found = {}
+    for entry in line.split("; "):
+        m = re.match(r"(.*) \(([\w\-, ]+)\)$", entry)
+        if m and all(n in PRESETS for n in m.group(2).split(", ")):
+            found.update({n: m.group(1) for n in m.group(2).split(", ") if n in rows})
+        else:
+            found.update({n: entry for n in rows if n not in found})
+    return found
+
+
 def write_table(results: dict, readme: Path = ROOT / "README.md") -> None:
     """The README's preset table from ``results``; a preset not in them keeps the row the README has (results
     do not travel between machines), and the hardware line then names both machines."""
-    old = re.search(r"<!-- presets:start -->\n(.*?)<!-- presets:end -->", readme.read_text(), re.S)
-    old = old.group(1) if old else ""
+    old = read_block(readme, "presets")
     kept_rows = {m.group(1): line for line in old.splitlines() if (m := re.match(r"\| `([^`]+)` \|", line))}
     kept = []
     lines = ["| preset | reference reported | noisefree measured (test PSNR / SSIM; noisy input) | epochs "
@@ -103,11 +115,15 @@ def write_table(results: dict, readme: Path = ROOT / "README.md") -> None:
             f"| `{name}` | {preset.reference} | **{r['psnr_mean']:.2f} dB / {r['ssim_mean']:.3f}** "
             f"({r['noisy_psnr_mean']:.2f} dB / {r['noisy_ssim_mean']:.3f}) on {what}, noise `{r['noise']}` "
             f"| {r['epochs_run']} of {r['epochs_preset']} | {r['seconds_per_epoch']:.1f} | `{r['command']}` |")
-    hw = "; ".join(sorted({r["hardware"] for r in results.values() if "hardware" in r}))
+    machine = {n: r["hardware"] for n, r in results.items() if "hardware" in r}
     before = re.search(r"Times measured on: (.*)\.$", old, re.M)
-    if kept and before and before.group(1) != hw:
-        run_now = ", ".join(n for n, r in results.items() if "hardware" in r)
-        hw = f"{hw or 'none'} ({run_now}); {before.group(1)} ({', '.join(kept)})"
+    if kept and before:
+        machine.update(machines(before.group(1), kept))
+    rows_on: dict[str, list[str]] = {}
+    for name, hw in machine.items():
+        rows_on.setdefault(hw, []).append(name)
+    hw = (next(iter(rows_on)) if len(rows_on) == 1 else
+          "; ".join(f"{hw} ({', '.join(names)})" for hw, names in rows_on.items()) or "none")
     lines.append(f"\nTimes measured on: {hw}.")
     replace_block(readme, "presets", "\n".join(lines))
     print("\n".join(lines))
