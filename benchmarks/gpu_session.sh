@@ -21,10 +21,12 @@
 #            python benchmarks/pretrained_quality.py --data ../shared/data --only color-blind)
 #
 # Each stage trains the recipes in benchmarks/pretrained/gpu/ (their `minutes:` time budgets fit the call),
-# installs the weights, measures what it can, and leaves in $OUT: STAGE.tar.gz (the shipped weights and
-# cards, the README and the speed/quality figures, as the stage left them), STAGE.log, and each run's
-# history.csv. The device's copy of the checkout may have no .git, so the files travel whole: check
-# `git diff` here before committing.
+# installs the weights, measures what it can, and leaves in $OUT: STAGE.tar.gz (the stage's weights and cards,
+# manifest.json, the README and the figures, as the stage left them), STAGE-runs.tar.gz (each run's best
+# checkpoint, config and history: `train_pretrained.py --install NAME=RUN` installs one here), STAGE.log, and
+# each run's history.csv. The device's copy of the checkout may have no .git, so the files travel whole:
+# check `git diff` here before committing. A dry run on a CPU: DEVICE=cpu (it skips `pip install -e .`), in a
+# copy of the checkout whose gpu/ recipes are made tiny (e.g. minutes 0.3, patch_size 32, patches_per_image 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${1:?usage: gpu_session.sh prepare DATA [BENCH_OUT] | gray | color | small | speedrun | selfsup [ROWS]}
@@ -54,6 +56,7 @@ json.dump({k: v for k, v in r.items() if "epochs" not in v}, open(sys.argv[2], "
 fi
 
 out=${OUT:-/tmp/gpu-session}
+device=${DEVICE:-cuda}  # DEVICE=cpu: a dry run of the stage's steps here (with tiny recipes)
 mkdir -p "$out"
 exec > >(tee "$out/$stage.log") 2>&1
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD/src:$PWD/benchmarks"
@@ -61,41 +64,67 @@ if [ -d .gpu/whl ]; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl
     export PYTHONPATH="/tmp/site:$PYTHONPATH"
 fi
-python3 -m pip install -q --no-deps -e . || echo "pip install -e . failed; using PYTHONPATH=src"
+if [ "$device" = cuda ]; then
+    python3 -m pip install -q --no-deps -e . || echo "pip install -e . failed; using PYTHONPATH=src"
+fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
 data=".gpu/$stage/data"
 case "$stage" in speedrun | selfsup) data=".gpu/gray/data" ;; esac
+
+# Every step runs under a deadline (DEADLINE seconds after the start, 560 by default) so that the call ends
+# inside its 600 s with its results packed: a step that fails or runs out of time is reported, the next one
+# runs, and the EXIT trap packs whatever was done. A training stopped part-way leaves its best checkpoint in
+# STAGE-runs.tar.gz: install it here with `python benchmarks/train_pretrained.py --install NAME=RUN`.
+step() {
+    local left=$(( ${DEADLINE:-560} - SECONDS ))
+    if [ "$left" -le 5 ]; then echo "SKIPPED (no time left): $*"; return 0; fi
+    timeout "$left" "$@" || echo "FAILED or stopped at the deadline (exit $?): $*"
+}
+models=()
+pack() {
+    local files=() run
+    for name in "${models[@]}"; do files+=("src/noisefree/assets/pretrained/$name".*); done
+    [ ${#files[@]} -gt 0 ] && tar -czf "$out/$stage.tar.gz" "${files[@]}" src/noisefree/assets/pretrained/manifest.json \
+        README.md docs/figures
+    local runs=()  # what --install and --resume need, without the optimizer state
+    for run in benchmarks/out/pretrained/*/; do
+        [ -f "$run/best.safetensors" ] || continue
+        cp "$run/history.csv" "$out/$(basename "$run")-history.csv" 2>/dev/null || true
+        for f in best.safetensors best.json config.yaml history.csv summary.json trained_on.txt; do
+            [ -f "$run/$f" ] && runs+=("$run$f")
+        done
+    done
+    [ ${#runs[@]} -gt 0 ] && tar -czf "$out/$stage-runs.tar.gz" "${runs[@]}"
+    ls -l "$out"
+}
+
 case "$stage" in
     gray)
-        python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device cuda --only gray-blind
-        python3 benchmarks/pretrained_quality.py --data "$data" --only gray-blind --no-figure
-        python3 benchmarks/speed.py --device cuda ;;
+        models=(gray-blind); trap pack EXIT
+        step python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device "$device" --only gray-blind
+        step python3 benchmarks/pretrained_quality.py --data "$data" --only gray-blind --no-figure
+        step python3 benchmarks/speed.py --device "$device" ;;
     color)
-        python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device cuda --only color-blind ;;
+        models=(color-blind); trap pack EXIT
+        step python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device "$device" --only color-blind ;;
     small)
-        python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device cuda --only mnist,cifar10
-        python3 benchmarks/pretrained_quality.py --data "$data" --only mnist,cifar10 --no-figure ;;
+        models=(mnist cifar10); trap pack EXIT
+        step python3 benchmarks/train_pretrained.py --data "$data" --recipes gpu --device "$device" --only mnist,cifar10
+        step python3 benchmarks/pretrained_quality.py --data "$data" --only mnist,cifar10 --no-figure ;;
     speedrun)
-        python3 -m noisefree train --preset gray-8min --dataset "folder:$data/gray/train400" --device cuda \
+        python3 -m noisefree train --preset gray-8min --dataset "folder:$data/gray/train400" --device "$device" \
             --out benchmarks/out/speedrun
         run=$(ls -d benchmarks/out/speedrun/*/ | tail -1)
         cp "$run/history.csv" "$out/speedrun-history.csv"
         for set in bsd68 set12; do
             python3 -m noisefree benchmark --methods "$run" --dataset "folder:$data/gray/$set" --protocol standard \
                 --sigma 15,25,50 --output "benchmarks/out/speedrun-$set" -q | tee "$out/speedrun-$set.txt"
-        done
-        exit 0 ;;
+        done ;;
     selfsup)
-        timeout 480 python3 benchmarks/self_supervised.py --data "$data" --noise gaussian --epochs 60 --device cuda \
+        timeout 480 python3 benchmarks/self_supervised.py --data "$data" --noise gaussian --epochs 60 --device "$device" \
             --only "${2:-supervised,n2n,ne2ne}" --out .gpu/selfsup --block selfsup-gaussian-60 \
             || echo "stopped at the time limit, or no selfsup-gaussian-60 block in the README; rows done are kept"
-        tar -czf "$out/selfsup.tar.gz" .gpu/selfsup/self_supervised/gaussian-60ep  # scores, table and runs
-        exit 0 ;;
+        tar -czf "$out/selfsup.tar.gz" .gpu/selfsup/self_supervised/gaussian-60ep ;;  # scores, table and runs
     *) echo "unknown stage $stage"; exit 2 ;;
 esac
-for run in benchmarks/out/pretrained/*/; do
-    [ -f "$run/history.csv" ] && cp "$run/history.csv" "$out/$(basename "$run")-history.csv"
-done
-tar -czf "$out/$stage.tar.gz" src/noisefree/assets/pretrained README.md docs/figures
-ls -l "$out"

@@ -9,7 +9,7 @@ Each recipe is an ordinary run configuration; this script only fills in where th
 writes an ordinary run folder under benchmarks/out/pretrained/; installing copies its best checkpoint
 (float32 weights) into src/noisefree/assets/pretrained/ and records the SHA-256 sums the package checks on
 load. Before installing, the new weights and the shipped ones are scored on the run's own validation
-images (never a test set); weights that score lower are not installed unless --force is given (the check
+images (never a test set); weights that score no higher are not installed unless --force is given (the check
 favours the shipped model where a different seed's split let it train on some of those images).
 A recipe that fine-tunes the shipped model (``init: NAME``) adds a round to its card's training record
 (epochs, learning rate, seed, minutes summed over the run's epochs, hardware), after the earlier rounds;
@@ -61,7 +61,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     ap.add_argument("--recipes", default="", help="a folder of recipes under benchmarks/pretrained/ (e.g. gpu)")
     ap.add_argument("--no-install", action="store_true", help="train only")
-    ap.add_argument("--force", action="store_true", help="install even where the shipped weights validate higher")
+    ap.add_argument("--force", action="store_true",
+                    help="install even where the new weights validate no higher than the shipped ones")
     ap.add_argument("--install", nargs="*", default=None, metavar="NAME=RUN",
                     help="install already trained run folders instead of training")
     ap.add_argument("--hardware", default=None, help="the machine the run trained on, for its card (default: "
@@ -86,9 +87,9 @@ def main():
     from shipping import install, validation_gain
     for name, run in runs.items():
         gain = validation_gain(name, run)
-        if gain is not None and gain < 0 and not args.force:
-            print(f"not installing {name}: {run} validates {-gain:.3f} dB below the shipped weights (--force "
-                  "installs it anyway)")
+        if gain is not None and gain <= 0 and not args.force:
+            print(f"not installing {name}: {run} validates {gain:+.3f} dB against the shipped weights, no higher "
+                  "(--force installs it anyway)")
             continue
         machine = Path(run) / "trained_on.txt"  # written where it trained (a GPU machine, say)
         machine = args.hardware or (machine.read_text().strip() if machine.is_file() else hardware())

@@ -189,6 +189,27 @@ def test_the_gpu_session_stages_fit_their_calls():
     for stage, names in stages.items():
         assert f"    {stage})" in script and sum(budgets[n] for n in names) <= 6.5, stage
     assert "    speedrun)" in script and "--preset gray-8min" in script  # the time-to-quality preset, 8 minutes
+    for stage in stages:  # results are packed whatever happens to a step (a failure, the deadline)
+        body = script.split(f"    {stage})")[1].split(";;")[0]
+        assert "trap pack EXIT" in body and all(line.strip().startswith(("models=", "step "))
+                                                for line in body.strip().splitlines()), stage
+
+
+def test_scoring_a_model_needs_only_its_own_test_sets(tmp_path, monkeypatch):
+    """A GPU stage carries only its own data (the gray stage: train400, BSD68, Set12), so scoring gray-blind
+    must not reach for CIFAR-10; a model without test sets is named."""
+    monkeypatch.syspath_prepend(str(RECIPES.parent))
+    import common
+    from pretrained_quality import suites
+
+    monkeypatch.setattr(common, "OUT", tmp_path / "out")  # no CIFAR-10 extracted by an earlier run
+    (label, args, protocol, sigmas), _ = suites(tmp_path, "gray-blind")
+    assert label == "Set12" and args["dataset"] == f"folder:{tmp_path / 'gray' / 'set12'}" and sigmas == [15, 25, 50]
+    assert suites(tmp_path, "mnist")[0][1]["subset"] == "8000:10000"
+    with pytest.raises(FileNotFoundError, match="cifar10"):  # CIFAR-10's test folder comes from its archive
+        suites(tmp_path, "cifar10")
+    with pytest.raises(KeyError, match="no test sets for 'auto'"):
+        suites(tmp_path, "auto")
 
 
 def test_bf16_precision_runs_the_network_in_bfloat16_and_stays_close():
