@@ -184,6 +184,9 @@ def test_the_gpu_session_stages_fit_their_calls():
     budgets = {p.stem: yaml.safe_load(p.read_text()).get("minutes") for p in (RECIPES / "gpu").glob("*.yaml")}
     assert set(budgets) == set(SHIPPED)
     assert all(b is not None for b in budgets.values()), budgets
+    for path in (RECIPES / "gpu").glob("*.yaml"):  # a fine-tune restarts Adam gently and keeps a weight average
+        fields = yaml.safe_load(path.read_text())
+        assert fields.get("init") and fields.get("warmup") and fields.get("ema"), path.name
     stages = {"gray": ["gray-blind"], "color": ["color-blind"], "small": ["mnist", "cifar10"]}
     script = (RECIPES.parent / "gpu_session.sh").read_text()
     for stage, names in stages.items():
