@@ -18,6 +18,8 @@ import re
 import time
 from pathlib import Path
 
+import torch
+
 import noisefree as nf
 from common import OUT, ROOT, cifar10_folders, hardware, read_block, replace_block
 from noisefree.data import DatasetError
@@ -41,7 +43,11 @@ def main():
     ap.add_argument("--max-epochs", type=int, default=None, help="cap each preset's epochs")
     ap.add_argument("--only", default="", help="run presets whose dataset or name contains this")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--note", default="", help="how the machine was shared, named with the times, e.g. "
+                    "'beside one training run'")
     args = ap.parse_args()
+    if "; " in args.note or "(" in args.note:
+        raise SystemExit(f"--note {args.note!r}: no '; ' or parentheses (they separate machines in the table)")
 
     results_file = OUT / "presets.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
@@ -67,7 +73,8 @@ def main():
         results[name] = {
             "epochs_run": len(history), "epochs_preset": preset.fields["epochs"],
             "seconds_per_epoch": sum(float(h["seconds"]) for h in history) / len(history),
-            "wall_seconds": time.time() - t0, "hardware": hardware(), "run": str(run.relative_to(ROOT)),
+            "wall_seconds": time.time() - t0, "hardware": ", ".join(filter(None, (
+                hardware(), f"{torch.get_num_threads()} thread(s)", args.note))), "run": str(run.relative_to(ROOT)),
             **{k: summary[k] for k in ("images", "noise", "psnr_mean", "ssim_mean", "noisy_psnr_mean",
                                        "noisy_ssim_mean")},
             "command": f"python benchmarks/presets.py --data ../shared/data --max-epochs {args.max_epochs} "
