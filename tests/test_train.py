@@ -35,6 +35,17 @@ def test_train_writes_run_and_beats_noisy_input(tmp_path):
         assert len(list(csv.DictReader(f))) == 3
 
 
+def test_cpu_training_flushes_subnormal_floats(tmp_path):
+    """Subnormal numbers (below 1.2e-38) take the CPU's slow path; a CPU run flushes them to zero."""
+    torch.set_flush_denormal(False)
+    assert (torch.tensor([1e-39]) * 1.0).item() != 0.0
+    try:
+        nf.train(small_config(epochs=1), out=tmp_path, quiet=True)
+        assert (torch.tensor([1e-39]) * 1.0).item() == 0.0
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def test_resume_continues_exactly(tmp_path):
     straight = nf.train(small_config(epochs=2), out=tmp_path / "a", quiet=True)
     first = nf.train(small_config(epochs=1), out=tmp_path / "b", quiet=True)
