@@ -4,8 +4,9 @@
 # (issue 12's 8-minute recipe) and selfsup (issue 10's table at a GPU budget) are for the next one.
 #
 #   here:    bash benchmarks/gpu_session.sh prepare ../shared/data [BENCH_OUT]  # data (and the baseline rows
-#            of BENCH_OUT/self_supervised/gaussian-*ep/results.json, default benchmarks/out) into .gpu/, which git ignores and `carry` takes along, and the wheels
-#            the GPU machine's image lacks (pydantic and its parts, pypng) into .gpu/whl: carry it every time
+#            of BENCH_OUT/self_supervised/gaussian-*ep/results.json, default benchmarks/out) into .gpu/,
+#            which git ignores and `carry` takes along, and the wheels the GPU machine's image lacks
+#            (pydantic and its parts, pypng) into .gpu/whl: carry it every time
 #   device:  (each call: timeout_s 600 and carry [".gpu/whl", ".gpu/STAGE-DATA"], e.g. for gray
 #            carry [".gpu/whl", ".gpu/gray"]; the command is the line below, nothing more)
 #            bash benchmarks/gpu_session.sh gray    # carry .gpu/gray; train400, BSD68, Set12 (16 MB)
