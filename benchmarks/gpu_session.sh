@@ -86,8 +86,7 @@ models=()
 pack() {
     local files=() run
     for name in "${models[@]}"; do files+=("src/noisefree/assets/pretrained/$name".*); done
-    [ ${#files[@]} -gt 0 ] && tar -czf "$out/$stage.tar.gz" "${files[@]}" src/noisefree/assets/pretrained/manifest.json \
-        README.md docs/figures
+    tar -czf "$out/$stage.tar.gz" "${files[@]}" src/noisefree/assets/pretrained/manifest.json README.md docs/figures
     local runs=()  # what --install and --resume need, without the optimizer state
     for run in benchmarks/out/pretrained/*/; do
         [ -f "$run/best.safetensors" ] || continue
