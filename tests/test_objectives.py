@@ -237,3 +237,40 @@ def test_self_supervised_benchmark_command_names_its_budget_and_rows(tmp_path, m
     assert full.endswith("--noise gaussian --epochs 30 --block selfsup-gaussian-30") and "--only" not in full
     one = bench.command("gaussian", {**baselines, "ne2ne-gamma0-128": {"epochs": 90}}, None, 6)
     assert one.endswith("--epochs 90 --only ne2ne-gamma0-128")
+
+
+def test_psnr_loss_is_minus_the_mean_psnr_and_weighs_every_image_alike():
+    from noisefree.metrics import psnr
+    from noisefree.objectives import psnr_loss
+
+    gen = torch.Generator().manual_seed(0)
+    target = torch.rand(2, 1, 16, 16, generator=gen)
+    errors = torch.randn(2, 1, 16, 16, generator=gen) * torch.tensor([0.01, 0.1]).view(2, 1, 1, 1)
+    loss = psnr_loss(target + errors, target)
+    assert loss.item() == pytest.approx(-psnr(target + errors, target).mean().item(), abs=1e-4)
+    # shrinking either image's error by the same factor gains the same: a quiet image counts as much as a
+    # noisy one (the MSE would favour the one with ten times the error a hundredfold)
+    scale = torch.ones(2, requires_grad=True)
+    psnr_loss(target + scale.view(2, 1, 1, 1) * errors, target).backward()
+    assert scale.grad[0].item() == pytest.approx(scale.grad[1].item(), rel=1e-4)
+    scale.grad = None
+    torch.nn.functional.mse_loss(target + scale.view(2, 1, 1, 1) * errors, target).backward()
+    assert scale.grad[1].item() > 50 * scale.grad[0].item()
+
+
+def test_psnr_loss_is_for_whole_images_only():
+    assert RunConfig.validated({"loss": "psnr"}).loss == "psnr"
+    assert RunConfig.validated({"loss": "psnr", "objective": "n2n", "noisy": True,
+                                "pair_dataset": "folder:x"}).loss == "psnr"
+    for objective in ("n2v", "n2v2", "ne2ne"):
+        with pytest.raises(ConfigError, match=f"loss psnr compares whole images, and {objective} compares"):
+            RunConfig.validated({"loss": "psnr", "objective": objective})
+
+
+def test_a_blind_network_trained_on_the_psnr_loss_denoises(tmp_path, image_folder):
+    config = _tiny(dataset=f"folder:{image_folder}", noise="gaussian:0.05-0.2", clip=False, loss="psnr", epochs=5)
+    run = nf.train(config, out=tmp_path, quiet=True)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["psnr_mean"] > summary["noisy_psnr_mean"] + 1.0
+    history = (run / "history.csv").read_text().splitlines()
+    assert float(history[1].split(",")[1]) < 0  # the loss is minus a PSNR in dB

@@ -98,7 +98,9 @@ class RunConfig(BaseModel):
     warmup: int = Field(0, ge=0, description="steps over which the learning rate rises linearly from 0 to the "
                         "schedule's (e.g. 300 when fine-tuning with init: Adam restarted on trained weights moves "
                         "every weight by about lr in its first steps, and a weight average keeps those steps)")
-    loss: Literal["mse", "l1"] = Field("mse", description="training loss")
+    loss: Literal["mse", "l1", "psnr"] = Field("mse", description="training loss: mse, l1, or psnr (minus each "
+                                               "image's PSNR, averaged: every noise level of a blind model counts "
+                                               "as in mean PSNR, not only the noisiest; supervised and n2n)")
     ema: float | None = Field(None, gt=0, lt=1, description="keep an exponential moving average of the "
                               "weights with this decay (e.g. 0.999); checkpoints and validation use it")
     minutes: float | None = Field(None, gt=0, description="time budget: stop after about this many minutes of "

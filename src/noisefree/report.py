@@ -29,9 +29,12 @@ def plot_history(history: list[dict], path) -> Path:
     epochs = [h["epoch"] for h in history]
     fig = Figure(figsize=(10, 3.6))
     ax1, ax2 = fig.subplots(1, 2)
-    ax1.plot(epochs, [h["train_loss"] for h in history], "o-", label="training")
-    ax1.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation")
-    ax1.set(xlabel="epoch", ylabel="loss", title="Loss", yscale="log")
+    losses = [h["train_loss"] for h in history], [h["val_loss"] for h in history]
+    ax1.plot(epochs, losses[0], "o-", label="training")
+    ax1.plot(epochs, losses[1], "s-", label="validation")
+    positive = all(v > 0 for v in losses[0] + losses[1])  # the psnr loss is minus a PSNR in dB
+    ax1.set(xlabel="epoch", ylabel="loss" if positive else "loss (dB)", title="Loss",
+            yscale="log" if positive else "linear")
     ax1.legend()
     ax2.plot(epochs, [h["val_psnr"] for h in history], "o-", color="C2")
     ax2.set(xlabel="epoch", ylabel="PSNR (dB)", title="Validation PSNR")
