@@ -4,6 +4,7 @@
     python benchmarks/train_pretrained.py --data ../shared/data --only mnist --device cuda
     python benchmarks/train_pretrained.py --install gray-blind=benchmarks/out/pretrained/gray-blind-...
     python benchmarks/train_pretrained.py --recipes gpu --device cuda --only gray-blind   # the GPU recipes
+    python benchmarks/train_pretrained.py --only gray-blind --no-install --set loss=mse  # an ablation arm
 
 Each recipe is an ordinary run configuration; this script only fills in where the data lies. Training
 writes an ordinary run folder under benchmarks/out/pretrained/; installing copies its best checkpoint
@@ -53,6 +54,14 @@ def recipe(name: str, data: Path, recipes: Path = RECIPES, **overrides) -> RunCo
     return RunConfig.validated({**fields, **overrides}, source=str(recipes / f"{name}.yaml"))
 
 
+def fields(items: list[str]) -> dict:
+    """``KEY=VALUE`` items as recipe fields, each value read as YAML (``lr=1e-4``, ``loss=mse``)."""
+    bad = [item for item in items if "=" not in item]
+    if bad:
+        raise SystemExit(f"--set takes KEY=VALUE items (e.g. loss=mse), not {', '.join(bad)}")
+    return {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in items)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -60,6 +69,8 @@ def main():
     ap.add_argument("--device", default="auto")
     ap.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     ap.add_argument("--recipes", default="", help="a folder of recipes under benchmarks/pretrained/ (e.g. gpu)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", dest="fields",
+                    help="change recipe fields (values read as YAML), e.g. for one arm of an ablation: loss=mse")
     ap.add_argument("--no-install", action="store_true", help="train only")
     ap.add_argument("--force", action="store_true",
                     help="install even where the new weights validate no higher than the shipped ones")
@@ -76,7 +87,8 @@ def main():
     else:
         runs = {}
         for name in args.only.split(","):
-            overrides = {"device": args.device} | ({"epochs": args.epochs} if args.epochs else {})
+            overrides = ({"device": args.device} | ({"epochs": args.epochs} if args.epochs else {})
+                         | fields(args.fields))
             t0 = time.perf_counter()
             runs[name] = nf.train(recipe(name, args.data, RECIPES / args.recipes, **overrides), out=OUT / "pretrained")
             minutes = (time.perf_counter() - t0) / 60

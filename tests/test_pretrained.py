@@ -12,6 +12,7 @@ import noisefree as nf
 from noisefree import pretrained
 from noisefree.card import ModelCard
 from noisefree.cli import app
+from noisefree.config import ConfigError
 from noisefree.io import read_image, write_image
 from noisefree.metrics import psnr
 from noisefree.models import list_models
@@ -254,3 +255,20 @@ def test_denoise_cli_takes_precision(tmp_path):
     r = CliRunner().invoke(app, ["denoise", "bm3d", str(tmp_path / "a.png"), "-o", str(tmp_path / "out2"),
                                  "--precision", "bf16", "-q"])
     assert r.exit_code != 0 and "applies to networks" in r.output
+
+
+def test_an_ablation_arm_changes_only_the_recipe_fields_it_names(monkeypatch, tmp_path):
+    """`train_pretrained.py --set KEY=VALUE` trains a shipped model's recipe with some fields changed (values
+    read as YAML), so both arms of an ablation run from the committed recipe."""
+    monkeypatch.syspath_prepend(str(RECIPES.parent))
+    import train_pretrained
+
+    data = tmp_path / "data"  # where the data would lie: only paths are made of it
+    base = train_pretrained.recipe("gray-blind", data)
+    arm = train_pretrained.recipe("gray-blind", data, **train_pretrained.fields(["loss=l1", "lr=0.0002", "seed=9"]))
+    assert (arm.loss, arm.lr, arm.seed) == ("l1", 0.0002, 9)
+    assert arm.model_dump(exclude={"loss", "lr", "seed"}) == base.model_dump(exclude={"loss", "lr", "seed"})
+    with pytest.raises(SystemExit, match="--set takes KEY=VALUE items"):
+        train_pretrained.fields(["loss"])
+    with pytest.raises(ConfigError, match="loss"):
+        train_pretrained.recipe("gray-blind", data, **train_pretrained.fields(["loss=huber"]))
