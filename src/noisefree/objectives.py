@@ -62,7 +62,7 @@ def half_resolution_chroma(x: torch.Tensor, which: torch.Tensor) -> torch.Tensor
 
 
 def _elementwise(kind: str):
-    return (lambda a, b: (a - b).square()) if kind == "mse" else (lambda a, b: (a - b).abs())
+    return {"mse": lambda a, b: (a - b).square(), "l1": lambda a, b: (a - b).abs()}[kind]
 
 
 def psnr_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -78,12 +78,6 @@ def psnr_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 _LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss, "psnr": psnr_loss}
 
 
-def _pixel_loss(objective: Objective) -> None:
-    if objective.loss_kind == "psnr":
-        raise ValueError(f"loss psnr compares whole images, and {objective.name} compares chosen pixels or "
-                         "sub-images: use loss mse or l1 with it")
-
-
 @dataclass(frozen=True)
 class Objective:
     """How a batch of noisy images (N, C, H, W) becomes a loss. ``target`` says what else a batch carries:
@@ -91,6 +85,7 @@ class Objective:
 
     name: ClassVar[str] = ""
     target: ClassVar[str] = "clean"
+    per_pixel: ClassVar[bool] = False  # compares chosen pixels or sub-images, so no whole-image (psnr) loss
     loss_kind: str = "mse"
 
     @property
@@ -129,12 +124,12 @@ class Noise2Void(Objective):
 
     name: ClassVar[str] = "n2v"
     target: ClassVar[str] = "none"
+    per_pixel: ClassVar[bool] = True
     fraction: float = 0.02
     radius: int = 2
     replace: str = "uniform"
 
     def __post_init__(self):
-        _pixel_loss(self)
         if not 0 < self.fraction <= 0.25:
             raise ValueError(f"n2v fraction must be in (0, 0.25] (a few per cent, e.g. 0.02), got {self.fraction}")
         if self.radius < 1:
@@ -161,10 +156,10 @@ class Neighbor2Neighbor(Objective):
 
     name: ClassVar[str] = "ne2ne"
     target: ClassVar[str] = "none"
+    per_pixel: ClassVar[bool] = True
     gamma: float = 2.0
 
     def __post_init__(self):
-        _pixel_loss(self)
         if not self.gamma >= 0:
             raise ValueError(f"ne2ne gamma must be >= 0, got {self.gamma}")
 
@@ -197,6 +192,9 @@ def make_objective(name: str, args: dict | None = None, *, loss: str = "mse") ->
     if unknown:
         takes = ", ".join(_ARGS[name]) or "no arguments"
         raise ValueError(f"objective {name} does not take {', '.join(unknown)}; it takes {takes}")
+    if loss == "psnr" and OBJECTIVES[name].per_pixel:
+        raise ValueError(f"loss psnr compares whole images, and {name} compares chosen pixels or sub-images: use "
+                         "loss mse or l1 with it")
     return OBJECTIVES[name](loss_kind=loss, **args)
 
 
