@@ -62,15 +62,16 @@ def fields(items: list[str]) -> dict:
     return {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in items)}
 
 
-def main():
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--only", default="mnist,gray-blind,color-blind,cifar10")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     ap.add_argument("--recipes", default="", help="a folder of recipes under benchmarks/pretrained/ (e.g. gpu)")
-    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", dest="fields",
-                    help="change recipe fields (values read as YAML), e.g. for one arm of an ablation: loss=mse")
+    ap.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE", dest="fields",
+                    help="change recipe fields (values read as YAML), e.g. for one arm of an ablation: loss=mse; "
+                         "give several after one --set or repeat it")
     ap.add_argument("--no-install", action="store_true", help="train only")
     ap.add_argument("--force", action="store_true",
                     help="install even where the new weights validate no higher than the shipped ones")
@@ -80,7 +81,11 @@ def main():
                                                       "RUN/trained_on.txt, else this machine)")
     ap.add_argument("--note", default="", help="added to the round's description, e.g. 'one thread, beside "
                                                "another run'")
-    args = ap.parse_args()
+    return ap
+
+
+def main():
+    args = parser().parse_args()
 
     if args.install is not None:
         runs = dict(item.split("=", 1) for item in args.install)

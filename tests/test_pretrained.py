@@ -270,5 +270,7 @@ def test_an_ablation_arm_changes_only_the_recipe_fields_it_names(monkeypatch, tm
     assert arm.model_dump(exclude={"loss", "lr", "seed"}) == base.model_dump(exclude={"loss", "lr", "seed"})
     with pytest.raises(SystemExit, match="--set takes KEY=VALUE items"):
         train_pretrained.fields(["loss"])
+    repeated = train_pretrained.parser().parse_args(["--set", "loss=l1", "lr=0.0002", "--set", "seed=9"])
+    assert repeated.fields == ["loss=l1", "lr=0.0002", "seed=9"]  # a second --set adds, it does not replace
     with pytest.raises(ConfigError, match="loss"):
         train_pretrained.recipe("gray-blind", data, **train_pretrained.fields(["loss=huber"]))
