@@ -243,3 +243,19 @@ def test_inference_in_channels_last_equals_the_plain_network(arch, kw):
     with torch.no_grad():
         plain = model(x, torch.tensor([0.1] * 3) if den.takes_sigma else None)
     assert out.is_contiguous() and (out - plain).abs().max() < 1e-5
+
+
+def test_unet_takes_one_block_count_per_level_and_refuses_a_wrong_list():
+    from noisefree.models.unet import ResBlock
+
+    def counts(net):
+        stages = [*net.down, net.body, *net.up]
+        return [sum(isinstance(m, ResBlock) for m in stage) for stage in stages]
+
+    assert counts(build_model("unet", channels=1, width=4, levels=3, blocks=[1, 2, 5])) == [1, 2, 5, 2, 1]
+    assert counts(build_model("unet", channels=1, width=4, levels=3, blocks=2)) == [2] * 5
+    net = build_model("unet", channels=1, width=4, levels=3, blocks=[0, 1, 3])  # a level may have none
+    assert net(torch.rand(1, 1, 16, 16)).shape == (1, 1, 16, 16)
+    for wrong in ([2, 2], [2, -1, 2], [2, 2.5, 2]):
+        with pytest.raises(ValueError, match=r"blocks=.*list of 3 counts"):
+            build_model("unet", channels=1, width=4, levels=3, blocks=wrong)

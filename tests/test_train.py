@@ -196,24 +196,26 @@ def test_init_turns_a_blind_network_into_a_noise_map_one_that_starts_equal(tmp_p
         assert torch.allclose(grown(x, sigma=sigma), blind(x), atol=1e-4)
 
 
-def test_init_deepens_a_unet_that_starts_equal_and_then_learns(tmp_path):
+@pytest.mark.parametrize("blocks,count", [(3, 9), ([1, 3], 5)])  # everywhere, or only in the bottleneck
+def test_init_deepens_a_unet_that_starts_equal_and_then_learns(tmp_path, blocks, count):
     unet = {"width": 8, "levels": 2, "blocks": 1}
     base = nf.train(small_config(epochs=1, model="unet", model_args=unet, noise="gaussian:0-0.3"),
                     out=tmp_path / "a", quiet=True)
-    deeper = {**unet, "blocks": 3, "noise_map": True}  # more blocks and a noise map at once
+    deeper = {**unet, "blocks": blocks, "noise_map": True}  # more blocks and a noise map at once
     start = small_config(epochs=1, model="unet", model_args=deeper, init=str(base), noise="gaussian:0-0.3")
     same = nf.train(start.model_copy(update={"lr": 1e-12}), out=tmp_path / "b", quiet=True)
     shallow, grown = nf.load(base), nf.load(same)
-    assert sum(p.numel() for p in grown.model.parameters()) > 2 * sum(p.numel() for p in shallow.model.parameters())
+    assert sum(isinstance(m, ResBlock) for m in grown.model.modules()) == count
     x = torch.rand(2, 1, 28, 28)
     for sigma in (0.05, 0.3):  # extra blocks start as identities, the map with zero weights
         assert torch.allclose(grown(x, sigma=sigma), shallow(x), atol=1e-4)
     learned = nf.load(nf.train(start.model_copy(update={"lr": 1e-3}), out=tmp_path / "c", quiet=True))
     blocks = [m for m in learned.model.modules() if isinstance(m, ResBlock)]
     assert all(b.body[2].weight.abs().sum() > 0 for b in blocks)  # the new blocks' zero convolutions moved
-    with pytest.raises(ValueError, match="blocks"):  # fewer blocks than the start: refused with the fix
-        nf.train(small_config(epochs=1, model="unet", model_args={**unet, "blocks": 1, "width": 4}, init=str(same),
-                              noise="gaussian:0-0.3"), out=tmp_path / "d", quiet=True)
+    fewer = {**deeper, "blocks": [2, 2]} if blocks == [1, 3] else {**unet, "blocks": 1, "noise_map": True}
+    with pytest.raises(ValueError, match="blocks"):  # fewer blocks at any level than the start: refused, with the fix
+        nf.train(small_config(epochs=1, model="unet", model_args=fewer, init=str(same), noise="gaussian:0-0.3"),
+                 out=tmp_path / "d", quiet=True)
 
 
 def test_tensorboard_logs_losses_scores_lr_and_images(tmp_path):

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .card import ModelCard
-from .models.unet import ResBlock, UNet
+from .models.unet import ResBlock, UNet, blocks_per_level
 from .resolve import resolve
 
 __all__ = ["add_noise_map_input", "deepen_unet", "load_initial_weights"]
@@ -53,10 +53,14 @@ def add_noise_map_input(state: dict, target: dict) -> dict:
 
 
 def _deeper_unet(start: dict, target: dict) -> bool:
-    """Whether ``target`` U-Net arguments differ from ``start``'s only by more blocks per level."""
-    blocks = start.get("blocks", 2), target.get("blocks", 2)
-    rest = ({k: v for k, v in args.items() if k not in ("blocks", "noise_map")} for args in (start, target))
-    return blocks[1] > blocks[0] and next(rest) == next(rest)
+    """Whether ``target`` U-Net arguments differ from ``start``'s only by more blocks at some levels (and
+    none fewer at any)."""
+    rest = [{k: v for k, v in args.items() if k not in ("blocks", "noise_map")} for args in (start, target)]
+    if rest[0] != rest[1]:
+        return False
+    levels = start.get("levels", 4)
+    old, new = (blocks_per_level(args.get("blocks", 2), levels) for args in (start, target))
+    return new != old and all(b >= a for a, b in zip(old, new))
 
 
 def deepen_unet(start: UNet, model: UNet) -> dict:
