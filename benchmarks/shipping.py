@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import torch
 import yaml
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from common import training_seconds
 from noisefree.card import ModelCard
@@ -25,7 +26,8 @@ from noisefree.training import validation_psnr
 
 def install(run_dir, name: str, *, description: str | None = None, hardware: str, note: str = "",
             rewrite: dict[str, str] | None = None) -> Path:
-    """Copy the best checkpoint of ``run_dir`` in as shipped model ``name``; returns the weights path.
+    """Copy the best checkpoint of ``run_dir`` in as shipped model ``name``, in half precision
+    (:func:`store_half`); returns the weights path.
 
     The card gains the shipped name, the run's recipe (``run_dir/config.yaml``) and its training record: the
     shipped model's earlier rounds when the recipe fine-tunes it (``init: NAME``), then this run as a new
@@ -49,9 +51,30 @@ def install(run_dir, name: str, *, description: str | None = None, hardware: str
         text = text.replace(old, new)
     PRETRAINED_DIR.mkdir(parents=True, exist_ok=True)
     target = PRETRAINED_DIR / f"{name}.safetensors"
-    shutil.copyfile(weights, target)
+    store_half(weights, target)
     _write_card(name, ModelCard.parse(text, source=f"card for {name}"))
     return target
+
+
+def store_half(source, target) -> None:
+    """Write the safetensors file ``source`` to ``target`` with its float32 tensors as float16, metadata
+    kept: half the size; loading copies them back into the float32 network (``load_state_dict`` casts), and
+    the rounding (a relative 5e-4 per weight) moved the shipped models' PSNR by at most 0.001 dB (measured by
+    ``pretrained_quality.py`` before and after)."""
+    with safe_open(str(source), framework="pt") as f:
+        metadata = f.metadata()
+    tensors = {k: v.half() if v.dtype == torch.float32 else v for k, v in load_file(str(source)).items()}
+    tmp = Path(str(target) + ".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    tmp.replace(target)
+
+
+def halve_shipped(name: str) -> Path:
+    """Store shipped model ``name``'s weights in half precision (in place) and refresh the manifest."""
+    weights, card = pretrained_files(name)
+    store_half(weights, weights)
+    _write_card(name, ModelCard.read(card))
+    return weights
 
 
 def _short(x: float) -> str:

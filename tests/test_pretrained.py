@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from safetensors import safe_open
 from typer.testing import CliRunner
 
 import noisefree as nf
@@ -23,8 +25,6 @@ SHIPPED = ["gray-blind", "color-blind", "mnist", "cifar10"]
 
 
 def psnr_np(a, b):
-    import torch
-
     def nchw(x):
         t = torch.from_numpy(np.asarray(x, np.float64))
         return t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
@@ -39,8 +39,11 @@ def test_all_four_are_shipped_small_and_described():
     for name in SHIPPED:
         weights, card_path = pretrained.pretrained_files(name)  # checksums verified here
         size = weights.stat().st_size
-        assert size <= 10e6, f"{name}: {size / 1e6:.1f} MB"
+        assert size <= 5e6, f"{name}: {size / 1e6:.1f} MB"
         total += size
+        with safe_open(str(weights), framework="pt") as f:  # stored in half precision, loaded into float32
+            assert {f.get_slice(k).get_dtype() for k in f.keys()} == {"F16"}, name
+        assert all(p.dtype == torch.float32 for p in nf.load(name).model.parameters())
         typed = ModelCard.read(card_path)  # every shipped card validates against the typed card
         assert typed.name == name and typed.architecture in {s.name for s in list_models()}
         card = json.loads(card_path.read_text())
@@ -50,7 +53,7 @@ def test_all_four_are_shipped_small_and_described():
         assert typed.training.rounds and typed.training.minutes > 0  # ...and every round's time and hardware
         bench = card["benchmarks"]  # measured, with the command that measured it
         assert bench["command"].startswith("python benchmarks/pretrained_quality.py") and bench["results"]
-    assert total <= 40e6
+    assert total <= 15e6
 
 
 @pytest.mark.parametrize("name,channels", [("gray-blind", 1), ("color-blind", 3)])

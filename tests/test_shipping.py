@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 import pytest
+import torch
 
 import noisefree as nf
 from noisefree import pretrained
@@ -42,6 +43,12 @@ def test_each_install_adds_a_round_and_a_fresh_start_replaces_them(tmp_path, shi
     first = nf.train(RunConfig.validated(base), out=tmp_path / "runs", quiet=True)
     shipping.install(first, "tiny", hardware="machine A")
     record = ModelCard.read(pretrained.pretrained_files("tiny")[1]).training  # checksums verified here
+    weights = pretrained.pretrained_files("tiny")[0]
+    assert weights.stat().st_size < 0.6 * (first / "best.safetensors").stat().st_size  # half precision...
+    x = torch.rand(1, 1, 32, 32)
+    shipped, trained = nf.load("tiny"), nf.load(first)
+    assert all(p.dtype == torch.float32 for p in shipped.model.parameters())  # ...loaded into float32
+    assert 0 < (shipped(x) - trained(x)).abs().max() < 1e-3  # rounded, not retrained: all but the same
     assert len(record.rounds) == 1 and record.run == first.name and record.config["seed"] == 1
     assert record.rounds[0].hardware == "machine A"
     assert record.rounds[0].minutes == pytest.approx(minutes(first), abs=0.05)
