@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 import yaml
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from common import training_seconds
 from noisefree.card import ModelCard
@@ -62,19 +62,11 @@ def store_half(source, target) -> None:
     the rounding (a relative 5e-4 per weight) moved the shipped models' PSNR by at most 0.001 dB (measured by
     ``pretrained_quality.py`` before and after)."""
     with safe_open(str(source), framework="pt") as f:
-        metadata = f.metadata()
-    tensors = {k: v.half() if v.dtype == torch.float32 else v for k, v in load_file(str(source)).items()}
+        metadata, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    tensors = {k: v.half() if v.dtype == torch.float32 else v for k, v in tensors.items()}
     tmp = Path(str(target) + ".tmp")
     save_file(tensors, str(tmp), metadata=metadata)
     tmp.replace(target)
-
-
-def halve_shipped(name: str) -> Path:
-    """Store shipped model ``name``'s weights in half precision (in place) and refresh the manifest."""
-    weights, card = pretrained_files(name)
-    store_half(weights, weights)
-    _write_card(name, ModelCard.read(card))
-    return weights
 
 
 def _short(x: float) -> str:
