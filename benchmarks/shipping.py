@@ -40,12 +40,13 @@ def install(run_dir, name: str, *, description: str | None = None, hardware: str
     if description:
         card["description"] = description
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    earlier = []
+    earlier, start = [], None
     if config.get("init") == name and name in list_pretrained():
-        shipped = ModelCard.read(pretrained_files(name)[1]).training
-        earlier = [] if shipped is None else [r.model_dump() for r in shipped.rounds]
+        shipped = ModelCard.read(pretrained_files(name)[1])
+        earlier = [] if shipped.training is None else [r.model_dump() for r in shipped.training.rounds]
+        start = shipped.arguments
     card["training"] = {"config": config, "run": run_dir.name,
-                        "rounds": earlier + [new_round(run_dir, hardware=hardware, note=note)]}
+                        "rounds": earlier + [new_round(run_dir, hardware=hardware, note=note, start=start)]}
     text = json.dumps(card)
     for old, new in (rewrite or {}).items():
         text = text.replace(old, new)
@@ -74,9 +75,11 @@ def _short(x: float) -> str:
     return f"{x:g}" if x >= 1e-2 else f"{x:.1e}".replace(".0e", "e").replace("e-0", "e-")
 
 
-def new_round(run_dir, *, hardware: str, note: str = "") -> dict:
+def new_round(run_dir, *, hardware: str, note: str = "", start: dict | None = None) -> dict:
     """``run_dir`` as one training round: its minutes (the sum of its epochs' times, whatever the sittings)
-    and what it did, read from its recipe: epochs, crops, learning rate, seed, scales, saturation, start."""
+    and what it did, read from its recipe: epochs, crops, learning rate, seed, scales, saturation, start.
+    ``start``, the model arguments of the weights it fine-tuned, adds how ``--init`` grew them: a noise-level
+    map, more residual blocks."""
     run_dir = Path(run_dir)
     config = RunConfig.from_yaml(run_dir / "config.yaml")
     with open(run_dir / "history.csv", newline="") as f:
@@ -94,8 +97,20 @@ def new_round(run_dir, *, hardware: str, note: str = "") -> dict:
     if config.half_chroma:
         how.append("half-resolution chroma loss")
     how.append(f"fine-tuned from {config.init}" if config.init else "from scratch")
+    how += _growth(start or {}, config.model_args) if config.init else []
     text = ", ".join(how) + (f"; {note}" if note else "")
     return {"minutes": round(training_seconds(run_dir) / 60, 1), "hardware": hardware, "how": text}
+
+
+def _growth(start: dict, target: dict) -> list[str]:
+    """How ``--init`` grew a network with arguments ``start`` into one with ``target``'s, in words."""
+    grown = []
+    if target.get("noise_map") and not start.get("noise_map"):
+        grown.append("noise-level map added (one zero-weighted input channel)")
+    if "blocks" in target and target["blocks"] != start.get("blocks", target["blocks"]):
+        grown.append(f"deepened from {start['blocks']} to {target['blocks']} residual blocks per level, the new "
+                     "blocks starting as identities")
+    return grown
 
 
 def validation_gain(name: str, run_dir) -> float | None:

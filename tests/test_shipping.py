@@ -56,13 +56,14 @@ def test_each_install_adds_a_round_and_a_fresh_start_replaces_them(tmp_path, shi
         record.rounds[0].how
 
     tuned = {**base, "init": "tiny", "epochs": 1, "lr": 2e-4, "seed": 2, "scales": "1,0.7", "ema": 0.99,
-             "warmup": 3}
+             "warmup": 3, "model_args": {"width": 4, "levels": 2, "blocks": [1, 2]}}
     second = nf.train(RunConfig.validated(tuned), out=tmp_path / "runs", quiet=True)
     shipping.install(second, "tiny", hardware="machine B", note="one thread")
     record = ModelCard.read(pretrained.pretrained_files("tiny")[1]).training
     assert [r.hardware for r in record.rounds] == ["machine A", "machine B"]  # the first round kept
     assert record.rounds[1].how == ("1 epoch of 32x32 crops at lr 2e-4, seed 2, weight average (EMA 0.99), "
-                                    "3-step warmup, at scales 1, 0.7, fine-tuned from tiny; one thread")
+                                    "3-step warmup, at scales 1, 0.7, fine-tuned from tiny, deepened from 1 to [1, 2] "
+                                    "residual blocks per level, the new blocks starting as identities; one thread")
     assert record.minutes == pytest.approx(minutes(first) + minutes(second), abs=0.1)
     assert record.summary().startswith("2 rounds, ") and "machine A; machine B" in record.summary()
     assert record.details()[1].startswith("round 2 (")
