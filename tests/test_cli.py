@@ -31,6 +31,7 @@ def test_train_evaluate_denoise_end_to_end(tmp_path):
     # evaluate: defaults (dataset, noise) come from the model card
     r = run("evaluate", run_dir, "--max-images", "40", "-o", tmp_path / "ev")
     assert r.exit_code == 0, r.output
+    assert "evaluating on digits test, held out from training" in r.output  # the run trained on digits train
     rows = (tmp_path / "ev" / "metrics.csv").read_text().splitlines()
     assert len(rows) == 41 and rows[0].startswith("index,file,psnr,ssim")
     assert (tmp_path / "ev" / "report.md").is_file()

@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import yaml
 
-from .data import ImageSet
+from .data import ImageSet, parse_subset
 from .denoiser import Denoiser
 from .metrics import mean_std, psnr, ssim
 from .noise import Noise, eval_noisy, parse_noise
 from .protocol import Protocol, get_protocol
 
-__all__ = ["EvalResult", "evaluate_images", "write_results"]
+__all__ = ["EvalResult", "evaluate_images", "held_out_data", "write_results"]
 
 
 @dataclass
@@ -101,3 +102,65 @@ def write_results(result: EvalResult, out_dir) -> dict[str, Path]:
     summary = out_dir / "summary.json"
     summary.write_text(json.dumps(result.summary, indent=2) + "\n")
     return {"metrics": per_image, "summary": summary}
+
+
+def held_out_data(config: dict | None, *, model: str, card=None) -> dict:
+    """Where to evaluate a model when no dataset is given: the held-out part of what it trained on, as
+    ``load_dataset`` arguments (``dataset``, ``split``, ``subset``, ``data_root``).
+
+    ``config`` is its training configuration (a run's ``config.yaml``, a shipped card's recipe), None when
+    unknown. It is the final evaluation's data (``eval_dataset``, ``eval_split``, ``eval_subset``) unless that
+    holds images the model trained on: a folder (one split), or the training split of the same dataset
+    without disjoint subsets. Then a ValueError asks for ``--dataset``, rather than scoring training images."""
+    if config is None:  # e.g. a checkpoint file away from its run folder
+        dataset = card.dataset if card is not None and card.dataset else "digits"
+        if dataset.startswith("folder:"):
+            raise ValueError(f"{model} was trained on {dataset}, a folder with no test split, and its training "
+                             "configuration is not beside it: give --dataset folder:PATH with held-out clean images")
+        return {"dataset": dataset, "split": "test", "subset": None, "data_root": None}
+    trained = config["dataset"]
+    dataset = config.get("eval_dataset") or trained
+    split, subset = config.get("eval_split", "test"), config.get("eval_subset")
+    if dataset == trained and (dataset.startswith("folder:") or (
+            split == config.get("split", "train") and _overlap(config.get("subset"), subset))):
+        hint = " ".join(f"e.g. `{c}`" for c in _benchmark_commands(card)[:1])
+        raise ValueError(f"{model} was trained on {trained}{'' if dataset.startswith('folder:') else f' ({split})'}"
+                         ", which has no held-out test images to default to: scoring images it trained on would "
+                         f"overstate it. Give --dataset with held-out clean images{', ' + hint if hint else ''}")
+    return {"dataset": dataset, "split": split, "subset": subset, "data_root": config.get("data_root")}
+
+
+def training_config(path: Path | None, card=None) -> dict | None:
+    """The training configuration of a run folder or a checkpoint in one (``config.yaml``), or the recipe in a
+    shipped model's card; None when neither is known."""
+    if path is not None:
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        if (folder / "config.yaml").is_file():
+            return yaml.safe_load((folder / "config.yaml").read_text())
+    training = getattr(card, "training", None)
+    return dict(training.config) if training is not None and training.config else None
+
+
+def _overlap(a: str | None, b: str | None) -> bool:
+    """Whether two START:STOP[:STEP] subsets of one split (None: all of it) can share an image."""
+    stops = [_stop(s) for s in (a, b)]
+    if None in stops:  # all of the split, open-ended or counted from the end: assume they meet
+        return True
+    n = max(stops)
+    return bool(set(range(n)[parse_subset(a, n)]) & set(range(n)[parse_subset(b, n)]))
+
+
+def _stop(subset: str | None) -> int | None:
+    """The STOP of a START:STOP[:STEP] subset; None when it has none or counts from the end."""
+    parts = (subset or "").split(":")
+    try:
+        start, stop = int(parts[0] or 0), int(parts[1])
+    except (ValueError, IndexError):
+        return None
+    return stop if start >= 0 and stop >= 0 else None
+
+
+def _benchmark_commands(card) -> list[str]:
+    """The `noisefree evaluate` commands of a shipped model's measured results (its test sets)."""
+    results = (getattr(card, "benchmarks", None) or {}).get("results") or {}
+    return [r["evaluate"] for r in results.values() if isinstance(r, dict) and r.get("evaluate")]

@@ -13,12 +13,14 @@ from .common import default_output, floats, friendly, out
 def evaluate(
     model: str = typer.Argument(..., help="shipped name (e.g. gray-blind), run folder, checkpoint or classical "
                                          "method"),
-    dataset: str | None = typer.Option(None, help="default: the dataset the model was trained on"),
+    dataset: str | None = typer.Option(None, help="default: the held-out part of the dataset the model was trained "
+                                                  "on, where it has one"),
     noise: str | None = typer.Option(None, help="default: the noise the model was trained for"),
     sigma: str | None = typer.Option(None, help="Gaussian levels to evaluate, comma-separated (standard "
                                                    "protocol: 8-bit scale, e.g. 15,25,50; else [0, 1] scale)"),
     protocol: str = typer.Option("small", help="small (MNIST/CIFAR style) | standard (DnCNN natural images)"),
-    split: str = typer.Option("test"), subset: str | None = typer.Option(None, help="START:STOP"),
+    split: str | None = typer.Option(None, help="train | test (default: test, or the held-out split)"),
+    subset: str | None = typer.Option(None, help="START:STOP"),
     max_images: int | None = typer.Option(None), seed: int = typer.Option(0),
     clip: bool | None = typer.Option(None, "--clip/--no-clip", help="clip noisy images (default: as trained)"),
     resize: int | None = typer.Option(None), grayscale: bool = typer.Option(False, "--grayscale"),
@@ -31,6 +33,7 @@ def evaluate(
 ):
     """Per-image PSNR/SSIM (CSV), their summary, and a report with figures."""
     from ..api import evaluate as api_evaluate
+    from ..evaluation import held_out_data, training_config
     from ..noise import parse_noise
     from ..progress import Progress
     from ..protocol import get_protocol
@@ -39,9 +42,15 @@ def evaluate(
     method, proto = resolve(model), get_protocol(protocol)
     card = method.card
     if noisy:
-        return _evaluate_noisy(method, model, dataset, noise, sigma, split, subset, max_images, data_root, grayscale,
-                               output, quiet)
-    dataset = dataset or (card.dataset if card else "digits")
+        return _evaluate_noisy(method, model, dataset, noise, sigma, split or "test", subset, max_images, data_root,
+                               grayscale, output, quiet)
+    if dataset is None and card is not None:  # never default to images the model trained on
+        held = held_out_data(training_config(method.path, card), model=model, card=card)
+        dataset, split = held["dataset"], split or held["split"]
+        subset, data_root = subset or held["subset"], data_root or held["data_root"]
+        part = f" {split}" + (f" {subset}" if subset else "")
+        out.print(f"evaluating on {dataset}{part}, held out from training (--dataset chooses another)")
+    dataset, split = dataset or "digits", split or "test"
     levels = floats(sigma)
     noises = [proto.noise(s).spec for s in levels] or [noise or (card.noise if card and card.noise else "gaussian:0.1")]
     clip = clip if clip is not None else (card.clip if card else True)

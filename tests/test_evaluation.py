@@ -1,0 +1,58 @@
+"""Where `noisefree evaluate MODEL` scores a model when no dataset is given: never on its training images."""
+
+import pytest
+from typer.testing import CliRunner
+
+from noisefree.cli import app
+from noisefree.evaluation import held_out_data, training_config
+from noisefree.resolve import resolve
+
+runner = CliRunner()
+
+
+def test_the_held_out_part_of_the_training_dataset_is_the_default():
+    digits = {"dataset": "digits", "split": "train", "subset": "0:1500", "eval_split": "test"}
+    assert held_out_data(digits, model="m") == {"dataset": "digits", "split": "test", "subset": None,
+                                                "data_root": None}
+    mnist = {"dataset": "mnist", "split": "test", "subset": "0:8000", "eval_split": "test",
+             "eval_subset": "8000:10000", "data_root": "data/mnist"}  # the shipped mnist's recipe
+    assert held_out_data(mnist, model="m") == {"dataset": "mnist", "split": "test", "subset": "8000:10000",
+                                               "data_root": "data/mnist"}
+    other = {"dataset": "folder:train", "eval_dataset": "folder:test", "eval_split": "test"}
+    assert held_out_data(other, model="m")["dataset"] == "folder:test"
+
+
+@pytest.mark.parametrize("config", [
+    {"dataset": "folder:photos/train"},  # a folder has one split: its validation images are not a test set
+    {"dataset": "mnist", "split": "test", "subset": "0:8000", "eval_split": "test", "eval_subset": "4000:10000"},
+    {"dataset": "mnist", "split": "test", "subset": "0:8000", "eval_split": "test"},
+    {"dataset": "mnist", "split": "test", "subset": "0:8000:2", "eval_split": "test", "eval_subset": "3:8000:3"},
+])
+def test_training_images_are_refused_as_a_default_with_the_fix(config):
+    with pytest.raises(ValueError, match=r"my-model was trained on .*Give --dataset"):
+        held_out_data(config, model="my-model")
+
+
+def test_disjoint_subsets_of_one_split_are_held_out():
+    config = {"dataset": "mnist", "split": "test", "subset": "0:8000:2", "eval_split": "test",
+              "eval_subset": "1:8000:2"}  # every other image each: none shared
+    assert held_out_data(config, model="m")["subset"] == "1:8000:2"
+
+
+def test_shipped_models_default_to_their_held_out_digits_or_name_their_test_sets():
+    mnist = resolve("mnist")
+    assert held_out_data(training_config(mnist.path, mnist.card), model="mnist", card=mnist.card)["subset"] == \
+        "8000:10000"
+    gray = resolve("gray-blind")
+    with pytest.raises(ValueError, match="noisefree evaluate gray-blind --dataset folder:.*bsd68|set12"):
+        held_out_data(training_config(gray.path, gray.card), model="gray-blind", card=gray.card)
+    r = runner.invoke(app, ["evaluate", "color-blind", "--sigma", "25"])
+    assert r.exit_code == 1 and "color-blind was trained on folder:" in r.output and "cbsd68" in r.output
+
+
+def test_a_run_folder_is_evaluated_on_its_held_out_split(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("dataset: digits\nsplit: train\neval_split: test\n")
+    assert training_config(tmp_path / "run")["dataset"] == "digits"
+    assert training_config(tmp_path / "run" / "best.safetensors")["split"] == "train"  # a checkpoint in it
+    assert training_config(tmp_path / "elsewhere.safetensors") is None
