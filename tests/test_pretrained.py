@@ -213,6 +213,9 @@ def test_scoring_a_model_needs_only_its_own_test_sets(tmp_path, monkeypatch):
     (label, args, protocol, sigmas), _ = suites(tmp_path, "gray-blind")
     assert label == "Set12" and args["dataset"] == f"folder:{tmp_path / 'gray' / 'set12'}" and sigmas == [15, 25, 50]
     assert suites(tmp_path, "mnist")[0][1]["subset"] == "8000:10000"
+    cbsd68, photos = suites(tmp_path, "color-blind")  # judged on more than CBSD68: scikit-image's photographs
+    assert cbsd68[0] == "CBSD68" and photos[0] == "photos"
+    assert len(list(Path(photos[1]["dataset"][len("folder:"):]).glob("*.png"))) == 4
     with pytest.raises(FileNotFoundError, match="cifar10"):  # CIFAR-10's test folder comes from its archive
         suites(tmp_path, "cifar10")
     with pytest.raises(KeyError, match="no test sets for 'auto'"):
