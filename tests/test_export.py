@@ -41,6 +41,7 @@ def test_noise_map_unet_exports_with_sigma_input_any_size_and_its_card(tmp_path)
     assert r.exit_code == 0, r.output
     diffs = [float(line.rsplit(" ", 1)[1]) for line in r.output.splitlines() if "max |difference|" in line]
     assert len(diffs) == 3 and max(diffs) <= 1e-4  # 64x64, 37x50 (not a multiple of 8), 96x41 (not square)
+    assert sorted(p.name for p in tmp_path.glob("m.onnx*")) == ["m.onnx"]  # one file: no stray weights beside it
     graph = onnx.load(str(tmp_path / "m.onnx"))
     assert [i.name for i in graph.graph.input] == ["image", "sigma"]
     card = json.loads({p.key: p.value for p in graph.metadata_props}["noisefree_card"])

@@ -83,13 +83,17 @@ def export_onnx(model, path, *, opset: int = 18) -> Path:
         warnings.simplefilter("ignore")
         torch.onnx.export(net, args, str(path), dynamo=True, dynamic_shapes=shapes, input_names=names,
                           output_names=["denoised"], opset_version=opset, verbose=False)
+    written = {e.value for t in onnx.load(str(path), load_external_data=False).graph.initializer
+               for e in t.external_data if e.key == "location"}  # the exporter may put the weights beside it
     graph = onnx.load(str(path))
     entry = graph.metadata_props.add()
     entry.key, entry.value = "noisefree_card", card.model_copy(update={"training": None}).to_json()
     graph.doc_string = (f"noisefree {card.name or card.architecture}: image (N, {card.channels}, H, W) float32 on "
                         f"[0, 1]" + (", sigma (N,) noise std on [0, 1]" if card.takes_sigma else "")
                         + " -> denoised, same shape")
-    onnx.save(graph, str(path))
+    onnx.save(graph, str(path))  # one self-contained file, weights inside
+    for name in written:
+        (path.parent / name).unlink(missing_ok=True)
     return path
 
 
