@@ -59,6 +59,8 @@ def test_estimate_command(tmp_path):
     assert "b.png" in r.output  # the unreadable one is named
     r = CliRunner().invoke(app, ["estimate", str(tmp_path / "a.png")])
     assert r.exit_code == 0 and "σ (8-bit)" in r.output and "Foi et al. 2008" in r.output
+    r = CliRunner().invoke(app, ["estimate", str(tmp_path / "b.png")])  # nothing readable: an error, no table
+    assert r.exit_code == 1 and "nothing estimated" in r.output and "σ (8-bit)" not in r.output
 
 
 def test_sigma_of_a_large_image_is_estimated_from_bounded_crops(monkeypatch):

@@ -43,6 +43,9 @@ def estimate(
             continue
         rows.append({"file": label, "bits": info.dtype, "sigma": sigma, "sigma_8bit": sigma * 255, "a": a,
                      "b": b, "read_noise_8bit": b ** 0.5 * 255})
+    if not rows and not as_json:
+        err.print("[bold red]error:[/] no image could be read; nothing estimated", highlight=False)
+        raise typer.Exit(1)
     if as_json:
         out.print_json(json.dumps(rows))
     else:
