@@ -20,6 +20,9 @@ def test_invalid_values_are_named(tmp_path):
     with pytest.raises(ConfigError) as e:
         RunConfig.from_yaml(tmp_path / "bad.yaml")
     assert "bad.yaml" in str(e.value) and "epochs" in str(e.value) and "modle" in str(e.value)
+    assert "modle: not a configuration field: did you mean model" in str(e.value)  # a typo gets the near names
+    with pytest.raises(ConfigError, match=r"colour: not a configuration field \(`noisefree train --help`"):
+        RunConfig.validated({"colour": True})
     with pytest.raises(ConfigError, match="unknown model"):
         RunConfig.validated({"model": "resnet"})
     with pytest.raises(ConfigError, match="noise"):

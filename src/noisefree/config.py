@@ -8,6 +8,7 @@ where a preset, a YAML file and overrides (command-line options, keyword argumen
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Literal
@@ -244,11 +245,19 @@ class RunConfig(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg'].removeprefix('Value error, ')}"
-                                 for e in exc.errors())
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {_problem(e)}" for e in exc.errors())
             raise ConfigError(f"{source}: {problems}") from None
         except KeyError as exc:
             raise ConfigError(f"{source}: {exc.args[0]}") from None
+
+
+def _problem(error: dict) -> str:
+    """One validation error in words; an unknown field names the known ones closest to it (``epochz``: epochs)."""
+    if error["type"] != "extra_forbidden" or len(error["loc"]) != 1:
+        return error["msg"].removeprefix("Value error, ")
+    close = difflib.get_close_matches(str(error["loc"][0]), list(RunConfig.model_fields), n=2, cutoff=0.6)
+    return "not a configuration field" + (f": did you mean {' or '.join(close)}?" if close else
+                                          " (`noisefree train --help` lists them)")
 
 
 def _read_yaml(path: Path) -> dict:
