@@ -147,3 +147,12 @@ def test_warnings_stay_warnings_not_errors(tmp_path):
         r = run("denoise", "median", tmp_path / "photo.png", "-o", tmp_path / "o")
     assert r.exit_code == 0, r.output
     assert read_image(tmp_path / "o" / "photo.png")[0].shape == (20, 24)
+
+
+def test_names_print_as_they_are_not_as_markup_or_emoji(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = run("denoise", "median", "scan[bold].png", "-o", "o")  # rich markup would eat "[bold]"
+    assert r.exit_code == 1 and "skipped scan[bold].png: no such file" in r.output
+    write_image(tmp_path / "one" / "a.png", smooth_image(32, 32), dtype="uint8")
+    r = run("train", "--dataset", "folder:one", "--epochs", "1", "--out", "runs", "-q")  # ":one:" is an emoji code
+    assert r.exit_code == 1 and "folder:one: 1 image(s) are too few" in r.output

@@ -12,10 +12,17 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.progress import Progress as _RichProgress
+from rich.text import Text
 
-__all__ = ["Progress", "console"]
+__all__ = ["Progress", "console", "tagged"]
 
-console = Console(stderr=True, soft_wrap=True)
+# No markup or emoji codes in what is printed: file names and datasets are text ("scan[1].png", "folder:one:")
+console = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
+
+
+def tagged(tag: str, style: str, text: str) -> Text:
+    """``tag`` in ``style`` (e.g. "error:" in bold red), then ``text`` exactly as it is."""
+    return Text.assemble((tag, style), " ", text)
 
 
 class Progress:
@@ -29,9 +36,9 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.mode == "bar":
-            self._bar = _RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TextColumn("{task.fields[text]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                                      console=self.out, transient=True)
+            self._bar = _RichProgress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                      MofNCompleteColumn(), TextColumn("{task.fields[text]}", markup=False),
+                                      TimeElapsedColumn(), TimeRemainingColumn(), console=self.out, transient=True)
             self._bar.__enter__()
             self._task = self._bar.add_task(self.label, total=self.total, text="")
         return self

@@ -43,7 +43,7 @@ from .metrics import psnr, ssim
 from .models import build_model, get_spec
 from .noise import Gaussian, TorchRandom, corrupt, eval_noisy, parse_noise
 from .objectives import Objective, half_resolution_chroma, make_objective
-from .progress import Progress, console
+from .progress import Progress, console, tagged
 from .protocol import SMALL
 from .runs import eval_set, new_run_dir, slug, write_history
 from .training_data import PAIR_SEED, TrainingData, fixed_views, match_pairs, real_views
@@ -208,8 +208,8 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
             + (" (one fixed realization per image)" if config.uses_fixed_noise else ""))
     listed = ", ".join(f"{s:g}" for s in config.scales)
     scales = "" if config.scales == [1.0] else f" (counting each of scales {listed})"
-    log(f"[bold]noisefree[/] {config.model} ({n_params:,} parameters) on {config.dataset}: {len(train_set)} "
-        f"training / {len(val_set)} validation images{scales}, {what}, objective {config.objective}, device {device}")
+    log(tagged("noisefree", "bold", f"{config.model} ({n_params:,} parameters) on {config.dataset}: {len(train_set)} "
+        f"training / {len(val_set)} validation images{scales}, {what}, objective {config.objective}, device {device}"))
     return run
 
 
@@ -255,8 +255,8 @@ def _check_noise_fits(config: RunConfig, card: ModelCard, spec, noise, objective
                          f"one only for zero-mean noise; {noise.spec} is not (hit pixels are replaced, not "
                          "perturbed): train it with --objective supervised")
     if config.clip:
-        log(f"[yellow]note:[/] clipping the noisy images to [0, 1] biases dark and bright pixels, which "
-            f"{config.objective} then learns; --no-clip matches the standard protocol")
+        log(tagged("note:", "yellow", f"clipping the noisy images to [0, 1] biases dark and bright pixels, which "
+            f"{config.objective} then learns; --no-clip matches the standard protocol"))
 
 
 def _open_run(config: RunConfig | None, out: Path, resume, d: Dist, log) -> tuple[RunConfig, Path, dict | None]:
@@ -308,7 +308,7 @@ def _restore(run: Run, state: dict) -> None:
                 "follow new seeded streams from here on")
     run.history, run.best_loss, run.bad_epochs = state["history"], state["best_loss"], state["bad_epochs"]
     run.epoch = len(run.history)
-    run.log(f"[bold]resuming[/] {run.run_dir} after epoch {run.epoch}")
+    run.log(tagged("resuming", "bold", f"{run.run_dir} after epoch {run.epoch}"))
     if run.finished:
         run.log("that run had already finished; evaluating its best checkpoint")
 
@@ -526,7 +526,7 @@ def final_evaluation(run: Run) -> Path:
     report = write_report(run.run_dir, result, title=f"noisefree run {run.run_dir.name}", history=run.history,
                           config_yaml=config.to_yaml())
     run.log(str(result))
-    run.log(f"[bold green]report:[/] {report}")
+    run.log(tagged("report:", "bold green", str(report)))
     return run.run_dir
 
 
@@ -542,7 +542,7 @@ def _final_without_reference(run: Run, denoiser: NetworkDenoiser) -> Path:
     report = write_noreference_report(run.run_dir, result, title=f"noisefree run {run.run_dir.name} (noisy "
                                       f"images, {run.config.objective}; no clean reference)")
     run.log(summary_line(result))
-    run.log(f"[bold green]report:[/] {report}")
+    run.log(tagged("report:", "bold green", str(report)))
     return run.run_dir
 
 

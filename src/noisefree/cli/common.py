@@ -10,8 +10,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+from ..progress import tagged
+
+out = Console(soft_wrap=True, markup=False, emoji=False)  # names print as they are: "scan[1].png", "folder:one:"
+err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
 
 
 def friendly(fn):
@@ -29,7 +31,7 @@ def friendly(fn):
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in msg:
                 msg = f"{exc.filename}: {exc.strerror or msg}"
-            err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+            err.print(tagged("error:", "bold red", msg), highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import err, friendly, out
+from .common import err, friendly, out, tagged
 
 
 @friendly
@@ -57,13 +57,13 @@ def denoise(
     jobs = jobs[shard.rank::shard.world]
     problems = problems if shard.main else []
     for _, why in problems:
-        err.print(f"[red]skipped[/] {why}", highlight=False)
+        err.print(tagged("skipped", "red", str(why)), highlight=False)
     with Progress("denoising", len(jobs), quiet=quiet, out=err) as bar:
         den.tile_progress = lambda done, total: bar.update(text=f"tiles {done}/{total}")
 
         def on_file(path, error):
             bar.update(advance=1, text="")
-            err.print(f"[red]skipped[/] {error}" if error else f"denoised {path}", highlight=False)
+            err.print(tagged("skipped", "red", str(error)) if error else f"denoised {path}", highlight=False)
 
         report = denoise_jobs(den, jobs, sigma=sigma, dtype=dtype, overwrite=overwrite, on_file=on_file, axes=axes)
     failed = len(report.failed) + len(problems)

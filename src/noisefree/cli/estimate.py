@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .common import err, friendly, out
+from .common import err, friendly, out, tagged
 
 
 @friendly
@@ -39,12 +39,12 @@ def estimate(
             sigma = float(np.median([estimate_noise_sigma(p) for p in planes]))
             a, b = np.median([estimate_poisson_gaussian(p) for p in planes], axis=0).tolist()
         except (ValueError, OSError) as exc:
-            err.print(f"[red]skipped[/] {exc}", highlight=False)
+            err.print(tagged("skipped", "red", str(exc)), highlight=False)
             continue
         rows.append({"file": label, "bits": info.dtype, "sigma": sigma, "sigma_8bit": sigma * 255, "a": a,
                      "b": b, "read_noise_8bit": b ** 0.5 * 255})
     if not rows and not as_json:
-        err.print("[bold red]error:[/] no image could be read; nothing estimated", highlight=False)
+        err.print(tagged("error:", "bold red", "no image could be read; nothing estimated"), highlight=False)
         raise typer.Exit(1)
     if as_json:
         out.print_json(json.dumps(rows))

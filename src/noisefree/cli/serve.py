@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import err, friendly, out
+from .common import err, friendly, out, tagged
 
 
 @friendly
@@ -31,8 +31,8 @@ def serve(
         raise ImportError("the web page needs the web extra: pip install 'noisefree[web]'") from None
     app = create_app(runs=runs, max_upload_mb=max_upload_mb, max_megapixels=max_megapixels, device=device)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        err.print(f"[yellow]warning:[/] listening on {host}: anyone who can reach this machine can upload images "
-                  "and use its CPU/GPU; there is no login")
+        err.print(tagged("warning:", "yellow", f"listening on {host}: anyone who can reach this machine can upload "
+                         "images and use its CPU/GPU; there is no login"))
     out.print(f"noisefree is at http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}/  "
               "(Ctrl+C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
