@@ -156,3 +156,4 @@ def test_names_print_as_they_are_not_as_markup_or_emoji(tmp_path, monkeypatch):
     write_image(tmp_path / "one" / "a.png", smooth_image(32, 32), dtype="uint8")
     r = run("train", "--dataset", "folder:one", "--epochs", "1", "--out", "runs", "-q")  # ":one:" is an emoji code
     assert r.exit_code == 1 and "folder:one: 1 image(s) are too few" in r.output
+    assert not list((tmp_path / "runs").glob("*"))  # a run that never started leaves no folder behind

@@ -19,6 +19,7 @@ Run folder::
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -141,6 +142,16 @@ def set_up(config: RunConfig | None, *, out: Path, resume, quiet: bool) -> Run:
     quiet = quiet or not d.main  # one process speaks
     log = (lambda *a, **k: None) if quiet else console.print
     config, run_dir, state = _open_run(config, out, resume, d, log)
+    try:
+        return _assemble(config, run_dir, state, d, log, quiet)
+    except BaseException:
+        if resume is None and d.main and {p.name for p in run_dir.iterdir()} <= {"config.yaml"}:
+            shutil.rmtree(run_dir, ignore_errors=True)  # a new run that never started leaves no folder behind
+        raise
+
+
+def _assemble(config: RunConfig, run_dir: Path, state: dict | None, d: Dist, log, quiet: bool) -> Run:
+    """The data on the device, the model, its optimiser and the saved state, as a :class:`Run`."""
     device = pick_device(config.device, local_rank=d.local_rank if d.active else None)
     if config.compile and device.type != "cuda":
         raise ValueError(f"--compile works on CUDA only; this run is on {device.type}. On a CPU, torch.compile's "
