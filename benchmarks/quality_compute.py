@@ -37,7 +37,7 @@ from speed import inference_mp_per_s, macs_per_pixel
 # name -> (architecture, arguments, what it is); cheapest first
 DESIGNS = {
     "unet-w8": ("unet", {"width": 8, "levels": 4, "blocks": 2}, "U-Net, width 8"),
-    "unet-w16": ("unet", {"width": 16, "levels": 4, "blocks": 2}, "U-Net, width 16 (the shipped gray-blind's)"),
+    "unet-w16": ("unet", {"width": 16, "levels": 4, "blocks": 2}, "U-Net, width 16 (gray-blind's, rounds 1-6)"),
     "ffdnet": ("ffdnet", {"depth": 15, "width": 64}, "FFDNet, 15 x 64 at half resolution"),
     "unet-w24": ("unet", {"width": 24, "levels": 4, "blocks": 2}, "U-Net, width 24"),
     "dncnn": ("dncnn", {"depth": 17, "width": 64}, "DnCNN, 17 x 64 (DnCNN-B's size)"),
