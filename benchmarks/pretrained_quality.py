@@ -44,8 +44,9 @@ TARGETS = {
 }
 
 TARGET_NOTE = ("The `photos` targets are CBM3D's PSNR on the same noisy photographs (the `bm3d` package, "
-               "`python benchmarks/compare.py --only photos --methods noisy,bm3d`, README \"How noisefree "
-               "compares\"): issue 11 asks a colour model to beat CBM3D on every colour set, not on CBSD68 alone.")
+               "`python benchmarks/compare.py --only photos --methods noisy,bm3d`; see \"How noisefree "
+               "compares\" below): issue 11 asks a colour model to beat CBM3D on every colour set, not on CBSD68 "
+               "alone.")
 
 # Published PSNR (dB) under the same protocol, quoted from the papers (not re-measured here):
 # BM3D and DnCNN-B: Zhang et al., "Beyond a Gaussian denoiser", IEEE TIP 2017 (Set12 / BSD68 tables);
