@@ -157,3 +157,12 @@ def test_names_print_as_they_are_not_as_markup_or_emoji(tmp_path, monkeypatch):
     r = run("train", "--dataset", "folder:one", "--epochs", "1", "--out", "runs", "-q")  # ":one:" is an emoji code
     assert r.exit_code == 1 and "folder:one: 1 image(s) are too few" in r.output
     assert not list((tmp_path / "runs").glob("*"))  # a run that never started leaves no folder behind
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read_as_input(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "a.png", smooth_image(24, 24), dtype="uint8")
+    for _ in range(2):  # the default output folder, ./denoised, lies inside the input "."
+        r = run("denoise", "median", ".", "--overwrite")
+        assert r.exit_code == 0 and "1 image(s) written" in r.output, r.output
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png")) == ["a.png", "denoised/a.png"]

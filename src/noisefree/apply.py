@@ -28,12 +28,13 @@ class ApplyReport:
 
 def find_jobs(inputs, out_dir) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
     """(input, output) pairs for ``inputs`` (files, or folders searched recursively; files from a folder keep
-    their path relative to it), and the inputs that give nothing to do, with the reason."""
+    their path relative to it, and those inside ``out_dir`` are outputs, not inputs), and the inputs that give
+    nothing to do, with the reason."""
     out_dir = Path(out_dir)
     jobs, problems = [], []
     for item in map(Path, inputs):
-        if item.is_dir():
-            files = find_images([item])
+        if item.is_dir():  # `noisefree denoise .` run twice must not denoise ./denoised/ again
+            files = [f for f in find_images([item]) if not f.resolve().is_relative_to(out_dir.resolve())]
             if not files:
                 problems.append((item, f"{item}: a folder with no image files ({' '.join(IMAGE_SUFFIXES)}) in it"))
             jobs += [(f, out_dir / f.relative_to(item)) for f in files]
