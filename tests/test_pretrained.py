@@ -71,11 +71,17 @@ def test_natural_image_models_follow_the_sigma_slider(name, channels):
     assert psnr_np(np.clip(right, 0, 1), clean) > psnr_np(np.clip(gentle, 0, 1), clean)
 
 
-def test_a_blind_model_ignores_sigma_and_says_so():
+def test_a_blind_model_ignores_sigma_and_says_so(tmp_path):
     den = nf.load("cifar10", device="cpu")
     assert not den.takes_sigma
     with pytest.warns(UserWarning, match="cifar10 takes no noise level"):
         den(smooth_image(32, 32, channels=3), sigma=0.1)
+    for i in range(2):
+        write_image(tmp_path / "in" / f"{i}.png", smooth_image(32, 32, channels=3, seed=i), dtype="uint8")
+    r = CliRunner().invoke(app, ["denoise", "cifar10", str(tmp_path / "in"), "--sigma", "0.1",
+                                 "-o", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output  # on the command line: once, one line, no Python source line
+    assert r.output.count("warning: cifar10 takes no noise level") == 1 and "UserWarning" not in r.output
 
 
 @pytest.mark.parametrize("name,channels,sigma,size", [("gray-blind", 1, 25 / 255, 96),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
+import warnings
 from pathlib import Path
 
 import typer
@@ -17,14 +18,17 @@ err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
 
 
 def friendly(fn):
-    """Known errors become one red line naming the problem (exit 1), not a traceback."""
+    """Known errors become one red line naming the problem (exit 1), not a traceback; warnings one yellow line,
+    without the source line Python would print."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from pydantic import ValidationError
 
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return fn(*args, **kwargs)
         except typer.Exit:  # click's Exit is a RuntimeError: let it through untouched
             raise
         except (ValueError, KeyError, RuntimeError, OSError, ImportError, ValidationError) as exc:
@@ -35,6 +39,11 @@ def friendly(fn):
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    kind = "" if category is UserWarning else f"{category.__name__}: "
+    err.print(tagged("warning:", "yellow", f"{kind}{message}"), highlight=False, soft_wrap=True)
 
 
 def floats(text: str | None, option: str = "--sigma") -> list[float]:
