@@ -143,9 +143,9 @@ def test_importing_noisefree_has_no_side_effects():
 def test_warnings_stay_warnings_not_errors(tmp_path):
     """A misnamed file is still denoised from the command line (the warning is shown, the file written)."""
     Image.fromarray((smooth_image(20, 24) * 255).astype(np.uint8)).save(tmp_path / "photo.png", format="JPEG")
-    with pytest.warns(UserWarning, match="holds JPEG data"):
-        r = run("denoise", "median", tmp_path / "photo.png", "-o", tmp_path / "o")
+    r = run("denoise", "median", tmp_path / "photo.png", "-o", tmp_path / "o")
     assert r.exit_code == 0, r.output
+    assert "warning: " in r.output and "holds JPEG data" in r.output  # shown as one line
     assert read_image(tmp_path / "o" / "photo.png")[0].shape == (20, 24)
 
 
@@ -166,3 +166,17 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_as_input(tmp_path,
         r = run("denoise", "median", ".", "--overwrite")
         assert r.exit_code == 0 and "1 image(s) written" in r.output, r.output
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png")) == ["a.png", "denoised/a.png"]
+
+
+def test_a_sigma_on_the_other_protocols_scale_is_refused_with_both_readings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = run("benchmark", "--methods", "median", "--dataset", "digits", "--sigma", "0.1", "--max-images", "2")
+    assert r.exit_code == 1 and "standard protocol takes σ on the 8-bit scale" in r.output and "give 25.5" in r.output
+    assert not (tmp_path / "benchmark").exists()  # refused before anything was written
+    r = run("evaluate", "median", "--sigma", "25", "--max-images", "2")  # evaluate's default protocol: small
+    assert r.exit_code == 1 and "give 0.09804, or use --protocol standard" in r.output
+
+
+def test_an_impossible_port_is_refused_before_serving():
+    r = run("serve", "--port", "99999")
+    assert r.exit_code == 2 and "--port" in r.output

@@ -107,12 +107,14 @@ def run_benchmark(methods: list[str], dataset: str, *, sigmas: list[float], prot
     from .report import plot_benchmark, plot_crops
 
     protocol, out_dir = get_protocol(protocol), Path(out_dir)
-    cache = out_dir / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
+    for sigma in sigmas:  # a level on the other protocol's scale is refused before anything is written
+        protocol.std(sigma)
     workers = workers or os.cpu_count() or 1
     data = load_dataset(dataset, split=split, root=data_root, subset=subset)
     if max_images:
         data = data.select(range(min(max_images, len(data))))
+    cache = out_dir / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
     settings = {"split": split, "subset": subset, "max_images": max_images, "protocol": protocol.name, "seed": seed,
                 "estimate_sigma": estimate_sigma, "n": len(data)}
     cells, skipped, denoisers = [], {}, {}

@@ -29,8 +29,17 @@ class Protocol:
     needs_8bit: bool  # clean images must be 8-bit
 
     def std(self, sigma: float) -> float:
-        """The [0, 1]-scale std of level ``sigma`` given on this protocol's scale."""
-        return float(sigma) / self.sigma_scale
+        """The [0, 1]-scale std of level ``sigma`` given on this protocol's scale; a level that fits the other
+        scale (0.1 under ``standard``, 25 under ``small``) is refused with both readings."""
+        sigma = float(sigma)
+        if self.sigma_scale == 255.0 and 0 < sigma < 1:
+            raise ValueError(f"sigma {sigma:g}: the standard protocol takes σ on the 8-bit scale (e.g. 15, 25, 50), "
+                             f"so this is {sigma:g}/255; for {sigma:g} on the [0, 1] scale give {sigma * 255:g}, or "
+                             "use --protocol small")
+        if self.sigma_scale == 1.0 and sigma > 1:
+            raise ValueError(f"sigma {sigma:g}: the small protocol takes σ on the [0, 1] scale (e.g. 0.1, 0.3); "
+                             f"for {sigma:g} on the 8-bit scale give {sigma / 255:.4g}, or use --protocol standard")
+        return sigma / self.sigma_scale
 
     def noise(self, sigma: float) -> Gaussian:
         return Gaussian(self.std(sigma))

@@ -12,7 +12,7 @@ from .common import err, friendly, out, tagged
 @friendly
 def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on (this computer only, by default)"),
-    port: int = typer.Option(8000, help="port"),
+    port: int = typer.Option(8000, min=1, max=65535, help="port"),
     runs: Path | None = typer.Option(None, help="offer the run folders found in this folder too"),
     allow_remote: bool = typer.Option(False, "--allow-remote", help="allow an address other computers can reach"),
     max_upload_mb: float = typer.Option(64, help="largest upload accepted, in MB"),
