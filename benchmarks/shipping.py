@@ -19,6 +19,7 @@ from common import training_seconds
 from noisefree.card import ModelCard
 from noisefree.checkpoint import find_checkpoint, load_checkpoint, read_card
 from noisefree.config import RunConfig
+from noisefree.models.unet import blocks_per_level
 from noisefree.pretrained import MANIFEST, PRETRAINED_DIR, list_pretrained, pretrained_files, sha256
 from noisefree.resolve import resolve
 from noisefree.training import validation_psnr
@@ -107,7 +108,9 @@ def _growth(start: dict, target: dict) -> list[str]:
     grown = []
     if target.get("noise_map") and not start.get("noise_map"):
         grown.append("noise-level map added (one zero-weighted input channel)")
-    if "blocks" in target and target["blocks"] != start.get("blocks", target["blocks"]):
+    levels = target.get("levels", 4)  # compared level by level, as --init does: 3 and [3, 3, 3, 3] are the same
+    if "blocks" in target and blocks_per_level(target["blocks"], levels) != blocks_per_level(start.get("blocks", 2),
+                                                                                              levels):
         grown.append(f"deepened from {start['blocks']} to {target['blocks']} residual blocks per level, the new "
                      "blocks starting as identities")
     return grown

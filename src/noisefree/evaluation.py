@@ -123,10 +123,11 @@ def held_out_data(config: dict | None, *, model: str, card=None) -> dict:
     split, subset = config.get("eval_split", "test"), config.get("eval_subset")
     if dataset == trained and (dataset.startswith("folder:") or (
             split == config.get("split", "train") and _overlap(config.get("subset"), subset))):
-        hint = " ".join(f"e.g. `{c}`" for c in _benchmark_commands(card)[:1])
+        commands = _benchmark_commands(card)
+        hint = f", e.g. `{commands[0]}`" if commands else ""
         raise ValueError(f"{model} was trained on {trained}{'' if dataset.startswith('folder:') else f' ({split})'}"
                          ", which has no held-out test images to default to: scoring images it trained on would "
-                         f"overstate it. Give --dataset with held-out clean images{', ' + hint if hint else ''}")
+                         f"overstate it. Give --dataset with held-out clean images{hint}")
     return {"dataset": dataset, "split": split, "subset": subset, "data_root": config.get("data_root")}
 
 

@@ -83,9 +83,9 @@ def export_onnx(model, path, *, opset: int = 18) -> Path:
         warnings.simplefilter("ignore")
         torch.onnx.export(net, args, str(path), dynamo=True, dynamic_shapes=shapes, input_names=names,
                           output_names=["denoised"], opset_version=opset, verbose=False)
-    written = {e.value for t in onnx.load(str(path), load_external_data=False).graph.initializer
-               for e in t.external_data if e.key == "location"}  # the exporter may put the weights beside it
-    graph = onnx.load(str(path))
+    graph = onnx.load(str(path), load_external_data=False)
+    written = {e.value for t in graph.graph.initializer for e in t.external_data if e.key == "location"}
+    onnx.load_external_data_for_model(graph, str(path.parent))  # the exporter may put the weights beside it
     entry = graph.metadata_props.add()
     entry.key, entry.value = "noisefree_card", card.model_copy(update={"training": None}).to_json()
     graph.doc_string = (f"noisefree {card.name or card.architecture}: image (N, {card.channels}, H, W) float32 on "
