@@ -132,3 +132,12 @@ def test_model_args_and_switches_from_the_command_line(tmp_path):
     assert "augment: true" in cfg and "loss: l1" in cfg
     r = run("train", "--model-args", "[1, 2]", "--out", tmp_path)
     assert r.exit_code == 1 and "JSON object" in r.output
+
+
+def test_the_command_list_shows_each_summary_unbroken_and_denoise_names_its_arguments():
+    r = runner.invoke(app, ["--help"], env={"COLUMNS": "400"})
+    assert r.exit_code == 0, r.output
+    line = next(ln for ln in r.output.splitlines() if " denoise " in ln)
+    assert "TIFF stacks (Z, T, channels) are denoised plane by plane" in line  # not wrapped where the docstring is
+    r = runner.invoke(app, ["denoise", "--help"], env={"COLUMNS": "400"})
+    assert "denoise [OPTIONS] {INPUT}..." in r.output and "{args}" not in r.output

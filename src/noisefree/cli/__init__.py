@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 
 from .benchmark import benchmark
@@ -21,15 +23,14 @@ from .train import train
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Train, evaluate, compare and apply image denoisers.")
-app.command()(train)
-app.command()(evaluate)
-app.command()(denoise)
-app.command()(benchmark)
-app.command()(estimate)
-app.command()(export)
-app.command()(serve)
-app.command("models")(models)
-app.command("presets")(presets)
+def _register(command) -> None:
+    """Add a command; the command list shows its docstring's first paragraph as one line."""
+    first = inspect.cleandoc(command.__doc__ or "").split("\n\n")[0]
+    app.command(short_help=" ".join(first.split()))(command)
+
+
+for _command in (train, evaluate, denoise, benchmark, estimate, export, serve, models, presets):
+    _register(_command)
 
 __all__ = ["app", "main"]
 

@@ -11,8 +11,8 @@ from .common import err, friendly, out, tagged
 
 @friendly
 def denoise(
-    args: list[str] = typer.Argument(..., help="[MODEL] INPUT... : an optional model (shipped name, run folder, "
-                                               "checkpoint or classical method), then image files or folders"),
+    args: list[str] = typer.Argument(..., metavar="INPUT", help="image files or folders; the first may instead "
+                                     "name the model (shipped name, run folder, checkpoint or classical method)"),
     model: str | None = typer.Option(None, "--model", "-m", help="shipped name (gray-blind, color-blind, mnist, "
                                      "cifar10), run folder, checkpoint or classical method; default: the "
                                      "shipped blind model for each image's channels"),
