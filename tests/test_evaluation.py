@@ -56,3 +56,14 @@ def test_a_run_folder_is_evaluated_on_its_held_out_split(tmp_path):
     assert training_config(tmp_path / "run")["dataset"] == "digits"
     assert training_config(tmp_path / "run" / "best.safetensors")["split"] == "train"  # a checkpoint in it
     assert training_config(tmp_path / "elsewhere.safetensors") is None
+
+
+def test_the_python_api_defaults_as_the_command_does():
+    import noisefree as nf
+
+    with pytest.raises(ValueError, match="color-blind was trained on folder:.*cbsd68"):
+        nf.evaluate("color-blind", sigma=0.1)
+    with pytest.raises(ValueError, match="gray-blind was trained on folder:"):  # a loaded model: the same card
+        nf.evaluate(nf.load("gray-blind"))
+    res = nf.evaluate("median", max_images=4)  # no card: the embedded digits, gaussian:0.1
+    assert res.summary["images"] == 4 and res.summary["dataset"] == "digits" and res.summary["noise"] == "gaussian:0.1"

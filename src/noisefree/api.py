@@ -7,7 +7,7 @@ from pathlib import Path
 from .config import RunConfig
 from .data import load_dataset
 from .denoiser import Denoiser
-from .evaluation import EvalResult, evaluate_images, write_results
+from .evaluation import EvalResult, default_data, evaluate_images, write_results
 from .protocol import Protocol
 from .resolve import resolve
 
@@ -32,24 +32,32 @@ def train(config: RunConfig | dict | str | Path | None = None, *, preset: str | 
     return _train(RunConfig.resolve(preset=preset, config=config, overrides=overrides), out=out, quiet=quiet)
 
 
-def evaluate(denoiser, *, dataset: str = "digits", noise: str = "gaussian:0.1", split: str = "test",
-             subset: str | None = None, clip: bool = True, seed: int = 0, protocol: str | Protocol = "small",
+def evaluate(denoiser, *, dataset: str | None = None, noise: str | None = None, split: str | None = None,
+             subset: str | None = None, clip: bool | None = None, seed: int = 0, protocol: str | Protocol = "small",
              sigma: float | None = None, data_root=None, download: bool = False, resize: int | None = None,
              grayscale: bool = False, max_images: int | None = None, out_dir=None, report: bool = True,
              progress=None) -> EvalResult:
     """Evaluate ``denoiser`` (anything :func:`load` takes) on ``dataset`` corrupted by ``noise``.
 
+    As ``noisefree evaluate`` does, a model with a card defaults to the held-out part of the data it trained on
+    (:func:`~noisefree.evaluation.held_out_data`; a ValueError where it has none), its training noise and its
+    clipping; a model without one to ``digits``, ``gaussian:0.1``, clipped.
     With ``out_dir``, writes metrics.csv, summary.json and (``report``) report.md with figures.
     ``progress(done, total)`` is called after each batch of images.
     """
     from .report import write_report
 
-    den = load(denoiser)
-    data = load_dataset(dataset, split=split, root=data_root, download=download, resize=resize, subset=subset,
-                        grayscale=grayscale)
+    method = resolve(denoiser)
+    name = str(denoiser) if isinstance(denoiser, (str, Path)) else getattr(method.denoiser, "name", "the model")
+    data_args = default_data(method, name, dataset=dataset, split=split, subset=subset, data_root=data_root)
+    card = method.card
+    noise = noise or (card.noise if card is not None and card.noise else "gaussian:0.1")
+    clip = clip if clip is not None else (card.clip if card is not None else True)
+    data = load_dataset(data_args["dataset"], split=data_args["split"], root=data_args["data_root"],
+                        download=download, resize=resize, subset=data_args["subset"], grayscale=grayscale)
     if max_images:
         data = data.select(range(min(max_images, len(data))))
-    result = evaluate_images(den, data, noise, clip=clip, seed=seed, protocol=protocol, sigma=sigma,
+    result = evaluate_images(method.denoiser, data, noise, clip=clip, seed=seed, protocol=protocol, sigma=sigma,
                              progress=progress)
     if out_dir is not None:
         write_results(result, out_dir)

@@ -27,7 +27,7 @@ from .metrics import mean_std, psnr, ssim
 from .noise import Noise, eval_noisy, parse_noise
 from .protocol import Protocol, get_protocol
 
-__all__ = ["EvalResult", "evaluate_images", "held_out_data", "write_results"]
+__all__ = ["EvalResult", "default_data", "evaluate_images", "held_out_data", "write_results"]
 
 
 @dataclass
@@ -102,6 +102,20 @@ def write_results(result: EvalResult, out_dir) -> dict[str, Path]:
     summary = out_dir / "summary.json"
     summary.write_text(json.dumps(result.summary, indent=2) + "\n")
     return {"metrics": per_image, "summary": summary}
+
+
+def default_data(method, model: str, *, dataset: str | None = None, split: str | None = None,
+                 subset: str | None = None, data_root=None) -> dict:
+    """The data to evaluate ``method`` (a resolved method named ``model``) on, as ``load_dataset`` arguments
+    plus ``held_out`` (True where they were defaulted by :func:`held_out_data`). What is given is kept; without
+    a dataset, a model with a card gets the held-out part of its training data, any other method ``digits``."""
+    held = dataset is None and method.card is not None
+    if held:  # never default to images the model trained on
+        part = held_out_data(training_config(method.path, method.card), model=model, card=method.card)
+        dataset, split = part["dataset"], split or part["split"]
+        subset, data_root = subset or part["subset"], data_root or part["data_root"]
+    return {"dataset": dataset or "digits", "split": split or "test", "subset": subset, "data_root": data_root,
+            "held_out": held}
 
 
 def held_out_data(config: dict | None, *, model: str, card=None) -> dict:

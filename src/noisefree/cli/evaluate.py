@@ -33,7 +33,7 @@ def evaluate(
 ):
     """Per-image PSNR/SSIM (CSV), their summary, and a report with figures."""
     from ..api import evaluate as api_evaluate
-    from ..evaluation import held_out_data, training_config
+    from ..evaluation import default_data
     from ..noise import parse_noise
     from ..progress import Progress
     from ..protocol import get_protocol
@@ -44,13 +44,11 @@ def evaluate(
     if noisy:
         return _evaluate_noisy(method, model, dataset, noise, sigma, split or "test", subset, max_images, data_root,
                                grayscale, output, quiet)
-    if dataset is None and card is not None:  # never default to images the model trained on
-        held = held_out_data(training_config(method.path, card), model=model, card=card)
-        dataset, split = held["dataset"], split or held["split"]
-        subset, data_root = subset or held["subset"], data_root or held["data_root"]
+    data = default_data(method, model, dataset=dataset, split=split, subset=subset, data_root=data_root)
+    dataset, split, subset, data_root = data["dataset"], data["split"], data["subset"], data["data_root"]
+    if data["held_out"]:
         part = f" {split}" + (f" {subset}" if subset else "")
         out.print(f"evaluating on {dataset}{part}, held out from training (--dataset chooses another)")
-    dataset, split = dataset or "digits", split or "test"
     levels = floats(sigma)
     noises = [proto.noise(s).spec for s in levels] or [noise or (card.noise if card and card.noise else "gaussian:0.1")]
     clip = clip if clip is not None else (card.clip if card else True)
