@@ -8,8 +8,8 @@ FLOPs / 2 / pixels), inference megapixels per second through ``den(x)`` (padding
 channels-last, no tiling at this size; median of 3 runs after a warm-up) on one 1024 x 1024 image on a
 CPU, on a batch of eight on a GPU (float32, and bf16 autocast as ``--precision bf16`` runs it), and
 training crops per second for the shipped recipe's patch size and batch, set up as ``noisefree train``
-does (channels-last; bf16 autocast and fused Adam on CUDA; forward, backward, Adam step; median of 5
-steps after 2).
+does (channels-last; bf16 autocast on CUDA and on CPUs with native bf16, where float32 is timed too; fused
+Adam on CUDA; forward, backward, Adam step; median of 5 steps after 2).
 Everything is measured in one run on one machine, so the ratios between rows hold even where the machine
 is not idle.
 """
@@ -28,6 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import noisefree as nf
 from common import ROOT, hardware, replace_block
 from noisefree.denoiser import NetworkDenoiser, set_precision
+from noisefree.devices import bf16_autocast
 from noisefree.models import build_model
 from noisefree.noise import Gaussian, TorchRandom, corrupt
 from noisefree.pretrained import list_pretrained
@@ -60,7 +61,8 @@ def inference_mp_per_s(den, channels: int, device: str, *, sigma: float | None =
     return batch * 1024 * 1024 / 1e6 / statistics.median(times)
 
 
-def training_crops_per_s(name: str, arch: str, args: dict, channels: int, device: str) -> tuple[float, int, int]:
+def training_crops_per_s(name: str, arch: str, args: dict, channels: int, device: str, *,
+                         bf16: bool) -> tuple[float, int, int]:
     recipe = yaml.safe_load((RECIPES / f"{name}.yaml").read_text()) if (RECIPES / f"{name}.yaml").is_file() else {}
     patch = recipe.get("patch_size") or {"cifar10": 32, "mnist": 28}.get(name, 64)  # whole images, or crops
     batch = recipe.get("batch_size", 16)
@@ -77,7 +79,7 @@ def training_crops_per_s(name: str, arch: str, args: dict, channels: int, device
         if cuda:
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=cuda):
+        with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
             out = model(noisy, sigma if takes_sigma else None)
         loss = F.mse_loss(out.float(), clean)
         optimizer.zero_grad()
@@ -96,6 +98,8 @@ def main():
     ap.add_argument("--no-readme", action="store_true")
     args = ap.parse_args()
     rows, gpu = [], args.device.startswith("cuda")
+    amp = bf16_autocast(torch.device(args.device))  # as `noisefree train` sets it up (its --amp default)
+    cpu_bf16 = amp and not gpu
     models = [(name, nf.load(name, device=args.device)) for name in list_pretrained()]
     dncnn = build_model("dncnn", channels=1)  # the published DnCNN-B size (17 layers, 64 features), untrained
     models.append(("dncnn (17x64, for scale)", NetworkDenoiser(dncnn, {"architecture": "dncnn", "channels": 1})
@@ -107,23 +111,31 @@ def main():
         images = 8 if gpu else 1
         mp_s = inference_mp_per_s(den, card.channels, args.device, batch=images)
         bf16 = inference_mp_per_s(set_precision(den, "bf16"), card.channels, args.device, batch=images) if gpu else None
-        crops, patch, batch = training_crops_per_s(name, card.architecture, card.arguments, card.channels, args.device)
-        rows.append((name, card, macs, mp_s, bf16, crops, patch, batch))
+        train_args = (name, card.architecture, card.arguments, card.channels, args.device)
+        crops, patch, batch = training_crops_per_s(*train_args, bf16=amp)
+        crops32 = training_crops_per_s(*train_args, bf16=False)[0] if amp and not gpu else None
+        rows.append((name, card, macs, mp_s, bf16, crops, crops32, patch, batch))
         print(f"{name}: {macs / 1e3:.1f} kMAC/pixel, {mp_s:.3f} MP/s ({1 / mp_s:.2f} s/MP) inference"
               + (f", bf16 {bf16:.1f} MP/s" if gpu else "")
-              + f", {crops:.1f} crops/s training ({patch}x{patch}, batch {batch})", flush=True)
+              + f", {crops:.1f} crops/s training ({patch}x{patch}, batch {batch})"
+              + (f", {crops32:.1f} in float32" if crops32 else ""), flush=True)
     threads = torch.get_num_threads()
     lines = [f"`python benchmarks/speed.py{' --device ' + args.device if args.device != 'cpu' else ''}` on "
              f"{hardware()}" + (f", {threads} threads" if args.device == "cpu" else "") + "; one run, so the "
              "ratios between rows hold.", "",
              "| model | architecture | kMAC / pixel | inference s / MP (1024²) | MP / s "
              + ("(batch of 8) | bf16 MP / s " if gpu else "") + "| training crops / s (size, batch) "
-             "| training MP / s |", "|---|---|---|---|---|---|---|" + ("---|" if gpu else "")]
-    for name, card, macs, mp_s, bf16, crops, patch, batch in rows:
+             + ("| training MP / s | float32 training crops / s |" if cpu_bf16 else "| training MP / s |"),
+             "|---|---|---|---|---|---|---|" + ("---|" if gpu or cpu_bf16 else "")]
+    if cpu_bf16:
+        lines[0] += (" This CPU has native bf16, so training runs in bf16 autocast (`noisefree train`'s default, "
+                     "`--no-amp` turns it off); the last column is the same step in float32.")
+    for name, card, macs, mp_s, bf16, crops, crops32, patch, batch in rows:
         arch = f"{card.architecture} {', '.join(f'{k} {v}' for k, v in card.arguments.items())}".strip()
         lines.append(f"| `{name}` | {arch} | {macs / 1e3:.1f} | {1 / mp_s:.2f} | {mp_s:.3f} | "
                      + (f"{bf16:.1f} | " if gpu else "") + f"{crops:.1f} "
-                     f"({patch}², {batch}) | {crops * patch * patch / 1e6:.3f} |")
+                     f"({patch}², {batch}) | {crops * patch * patch / 1e6:.3f} |"
+                     + (f" {crops32:.1f} |" if cpu_bf16 else ""))
     text = "\n".join(lines)
     print(text)
     if not args.no_readme:

@@ -47,6 +47,26 @@ def test_cpu_training_flushes_subnormal_floats(tmp_path):
         torch.set_flush_denormal(False)
 
 
+def test_cpu_flags_say_where_bf16_autocast_pays():
+    from noisefree.devices import cpuinfo_has_bf16
+
+    assert cpuinfo_has_bf16("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n")
+    assert cpuinfo_has_bf16("flags\t\t: fpu avx2 amx_bf16 amx_tile\n")
+    assert not cpuinfo_has_bf16("flags\t\t: fpu sse2 avx2 avx512f avx512bw\n")  # bf16 would be emulated: slower
+    assert not cpuinfo_has_bf16("Features\t: fp asimd\n")
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_amp_trains_in_bf16_on_a_cpu_only_where_it_has_native_bf16(tmp_path, monkeypatch, native):
+    from noisefree import devices
+
+    monkeypatch.setattr(devices, "_cpu_has_bf16", lambda: native)
+    runs = [nf.train(small_config(epochs=1, amp=amp), out=tmp_path / str(amp), quiet=True) for amp in (True, False)]
+    a, b = (load_checkpoint(run / "last.safetensors")[0].state_dict() for run in runs)
+    same = all(torch.equal(v, b[k]) for k, v in a.items())
+    assert same != native  # bf16 rounding changes the weights; without it amp changes nothing
+
+
 def test_resume_continues_exactly(tmp_path):
     straight = nf.train(small_config(epochs=2), out=tmp_path / "a", quiet=True)
     first = nf.train(small_config(epochs=1), out=tmp_path / "b", quiet=True)

@@ -113,7 +113,7 @@ class RunConfig(BaseModel):
     # machine
     seed: int = Field(0, description="seed of the split, the crops and the noise")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
-    amp: bool = Field(True, description="bf16 mixed precision on CUDA")
+    amp: bool = Field(True, description="bf16 mixed precision on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX)")
     compile: bool = Field(False, description="torch.compile the model (CUDA only)")
     tensorboard: bool = Field(False, description="log losses, validation PSNR/SSIM, learning rate and sample "
                               "images to RUN/tensorboard/ (needs the tensorboard package)")

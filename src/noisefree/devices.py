@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from pathlib import Path
 
 import torch
 
-__all__ = ["machine_description", "pick_device"]
+__all__ = ["bf16_autocast", "machine_description", "pick_device"]
 
 
 def pick_device(name: str | torch.device | None = "auto", *, local_rank: int | None = None) -> torch.device:
@@ -40,6 +41,29 @@ def _named_device(name: str | None) -> torch.device:
     if device.type == "mps" and not _mps_available():
         raise ValueError(f"device {name!r} asked for, but MPS is not available here; use --device cpu")
     return device
+
+
+def bf16_autocast(device: torch.device) -> bool:
+    """Whether bf16 autocast pays on ``device``: CUDA GPUs with bf16 units, and CPUs with native bf16
+    instructions (AVX512-BF16 or AMX), where a training step of the shipped U-Nets takes about half as long.
+    Elsewhere (older CPUs emulate bf16; MPS) it stays off."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and _cpu_has_bf16()
+
+
+@functools.cache
+def _cpu_has_bf16() -> bool:
+    try:
+        return cpuinfo_has_bf16(Path("/proc/cpuinfo").read_text())
+    except OSError:  # not Linux: no way to tell, so no
+        return False
+
+
+def cpuinfo_has_bf16(cpuinfo: str) -> bool:
+    """Whether a ``/proc/cpuinfo`` text lists native bf16 instructions (``avx512_bf16`` or ``amx_bf16``)."""
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _mps_available() -> bool:

@@ -36,7 +36,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import RunConfig
 from .data import ImageSet, load_dataset
 from .denoiser import NetworkDenoiser, forward_padded, sigma_per_image
-from .devices import pick_device
+from .devices import bf16_autocast, pick_device
 from .distributed import Dist, from_env
 from .evaluation import evaluate_images, write_results
 from .finetune import load_initial_weights
@@ -334,7 +334,7 @@ def train_one_epoch(run: Run, bar: Progress) -> None:
                                 per_image=config.patches_per_image, generator=run.generator)
     scales = [v.max_value for v in data.views.values()]
     order = torch.randperm(views[0].shape[0], generator=run.generator, device=device)
-    use_bf16 = config.amp and device.type == "cuda" and torch.cuda.is_bf16_supported()
+    use_bf16 = config.amp and bf16_autocast(device)
     rng = TorchRandom(run.generator)
     run.loss_sum = torch.zeros((), device=device)
     run.epoch_start = time.perf_counter()
