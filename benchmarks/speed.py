@@ -110,32 +110,36 @@ def main():
         den.to(args.device)
         images = 8 if gpu else 1
         mp_s = inference_mp_per_s(den, card.channels, args.device, batch=images)
-        bf16 = inference_mp_per_s(set_precision(den, "bf16"), card.channels, args.device, batch=images) if gpu else None
+        bf16 = inference_mp_per_s(set_precision(den, "bf16"), card.channels, args.device, batch=images) if amp else None
+        set_precision(den, "float32")
         train_args = (name, card.architecture, card.arguments, card.channels, args.device)
         crops, patch, batch = training_crops_per_s(*train_args, bf16=amp)
-        crops32 = training_crops_per_s(*train_args, bf16=False)[0] if amp and not gpu else None
+        crops32 = training_crops_per_s(*train_args, bf16=False)[0] if cpu_bf16 else None
         rows.append((name, card, macs, mp_s, bf16, crops, crops32, patch, batch))
         print(f"{name}: {macs / 1e3:.1f} kMAC/pixel, {mp_s:.3f} MP/s ({1 / mp_s:.2f} s/MP) inference"
-              + (f", bf16 {bf16:.1f} MP/s" if gpu else "")
+              + (f", bf16 {bf16:.3f} MP/s" if amp else "")
               + f", {crops:.1f} crops/s training ({patch}x{patch}, batch {batch})"
               + (f", {crops32:.1f} in float32" if crops32 else ""), flush=True)
     threads = torch.get_num_threads()
+    columns = ["model", "architecture", "kMAC / pixel", "inference s / MP (1024²)",
+               "MP / s" + (" (batch of 8)" if gpu else "")]
+    columns += ["bf16 MP / s"] if gpu else ["bf16 inference s / MP"] if cpu_bf16 else []
+    columns += ["training crops / s (size, batch)", "training MP / s"]
+    columns += ["float32 training crops / s"] if cpu_bf16 else []
     lines = [f"`python benchmarks/speed.py{' --device ' + args.device if args.device != 'cpu' else ''}` on "
              f"{hardware()}" + (f", {threads} threads" if args.device == "cpu" else "") + "; one run, so the "
-             "ratios between rows hold.", "",
-             "| model | architecture | kMAC / pixel | inference s / MP (1024²) | MP / s "
-             + ("(batch of 8) | bf16 MP / s " if gpu else "") + "| training crops / s (size, batch) "
-             + ("| training MP / s | float32 training crops / s |" if cpu_bf16 else "| training MP / s |"),
-             "|---|---|---|---|---|---|---|" + ("---|" if gpu or cpu_bf16 else "")]
+             "ratios between rows hold.", "", "| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
     if cpu_bf16:
-        lines[0] += (" This CPU has native bf16, so training runs in bf16 autocast (`noisefree train`'s default, "
-                     "`--no-amp` turns it off); the last column is the same step in float32.")
+        lines[0] += (" This CPU has native bf16: `--precision bf16` inference is timed too, and training runs "
+                     "in bf16 autocast (`noisefree train`'s default, `--no-amp` turns it off), the last column "
+                     "timing the same step in float32.")
     for name, card, macs, mp_s, bf16, crops, crops32, patch, batch in rows:
         arch = f"{card.architecture} {', '.join(f'{k} {v}' for k, v in card.arguments.items())}".strip()
-        lines.append(f"| `{name}` | {arch} | {macs / 1e3:.1f} | {1 / mp_s:.2f} | {mp_s:.3f} | "
-                     + (f"{bf16:.1f} | " if gpu else "") + f"{crops:.1f} "
-                     f"({patch}², {batch}) | {crops * patch * patch / 1e6:.3f} |"
-                     + (f" {crops32:.1f} |" if cpu_bf16 else ""))
+        cells = [f"`{name}`", arch, f"{macs / 1e3:.1f}", f"{1 / mp_s:.2f}", f"{mp_s:.3f}"]
+        cells += [f"{bf16:.1f}"] if gpu else [f"{1 / bf16:.2f}"] if cpu_bf16 else []
+        cells += [f"{crops:.1f} ({patch}², {batch})", f"{crops * patch * patch / 1e6:.3f}"]
+        cells += [f"{crops32:.1f}"] if cpu_bf16 else []
+        lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines)
     print(text)
     if not args.no_readme:

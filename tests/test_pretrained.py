@@ -269,6 +269,19 @@ def test_denoise_cli_takes_precision(tmp_path):
     assert r.exit_code != 0 and "applies to networks" in r.output
 
 
+def test_evaluate_cli_takes_precision_and_names_it_in_the_results(tmp_path):
+    for i in range(3):
+        write_image(tmp_path / "set" / f"{i}.png", smooth_image(40, 40, seed=i))
+    common = ["evaluate", "gray-blind", "--dataset", f"folder:{tmp_path / 'set'}", "--protocol", "standard",
+              "--sigma", "25", "-q"]
+    for precision in ("float32", "bf16"):
+        r = CliRunner().invoke(app, [*common, "--precision", precision, "-o", str(tmp_path / precision)])
+        assert r.exit_code == 0, r.output
+    exact, fast = (json.loads((tmp_path / p / "sigma25" / "summary.json").read_text()) for p in ("float32", "bf16"))
+    assert (exact["method"], fast["method"]) == ("gray-blind", "gray-blind (bf16)")
+    assert exact["psnr_mean"] != fast["psnr_mean"] and abs(exact["psnr_mean"] - fast["psnr_mean"]) < 0.05
+
+
 def test_an_ablation_arm_changes_only_the_recipe_fields_it_names(monkeypatch, tmp_path):
     """`train_pretrained.py --set KEY=VALUE` trains a shipped model's recipe with some fields changed (values
     read as YAML), so both arms of an ablation run from the committed recipe."""

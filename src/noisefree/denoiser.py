@@ -236,7 +236,8 @@ PRECISIONS = ("float32", "bf16")
 def _check_precision(precision: str) -> str:
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: use float32 (exact, the default) or bf16 (faster on GPUs with "
-                         "bf16 units, e.g. A100/H100; outputs differ in the third or fourth decimal)")
+                         "bf16 units, e.g. A100/H100, and on CPUs with native bf16; outputs differ in the third or "
+                         "fourth decimal)")
     return precision
 
 

@@ -82,7 +82,7 @@ def evaluate_images(denoiser: Denoiser, data: ImageSet, noise: Noise | str, *, c
         if progress is not None:
             progress(len(rows), len(data))
     megapixels = sum(h * w for h, w in data.sizes) / 1e6
-    summary = {"method": getattr(denoiser, "name", type(denoiser).__name__), "dataset": data.name,
+    summary = {"method": _method_name(denoiser), "dataset": data.name,
                "images": len(rows), "noise": noise.spec, "clip_noisy": clip, "protocol": protocol.name,
                "seed": seed, "seconds": seconds, "seconds_per_megapixel": seconds / max(megapixels, 1e-12)}
     for key in ("psnr", "ssim", "noisy_psnr", "noisy_ssim"):
@@ -102,6 +102,15 @@ def write_results(result: EvalResult, out_dir) -> dict[str, Path]:
     summary = out_dir / "summary.json"
     summary.write_text(json.dumps(result.summary, indent=2) + "\n")
     return {"metrics": per_image, "summary": summary}
+
+
+def _method_name(denoiser) -> str:
+    """The method's name, with its precision where a network runs in other than float32 (``gray-blind (bf16)``)."""
+    name, leaf = getattr(denoiser, "name", type(denoiser).__name__), denoiser
+    while getattr(leaf, "base", None) is not None:  # x8: and vst: wrap the network that holds the precision
+        leaf = leaf.base
+    precision = getattr(leaf, "precision", "float32")
+    return name if precision == "float32" else f"{name} ({precision})"
 
 
 def default_data(method, model: str, *, dataset: str | None = None, split: str | None = None,

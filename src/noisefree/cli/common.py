@@ -16,6 +16,9 @@ from ..progress import tagged
 out = Console(soft_wrap=True, markup=False, emoji=False)  # names print as they are: "scan[1].png", "folder:one:"
 err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
 
+PRECISION_HELP = ("networks: float32 (exact) | bf16 (autocast: about twice as fast on GPUs with bf16 units and "
+                  "on CPUs with native bf16, e.g. AVX512-BF16; outputs differ in the third or fourth decimal)")
+
 
 def friendly(fn):
     """Known errors become one red line naming the problem (exit 1), not a traceback; warnings one yellow line,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import err, friendly, out, tagged
+from .common import PRECISION_HELP, err, friendly, out, tagged
 
 
 @friendly
@@ -24,8 +24,7 @@ def denoise(
                                     "TYX, TZCYX, ZYXS (S: RGB); stacks are denoised plane by plane"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace existing output files"),
     device: str | None = typer.Option(None, help="cpu | cuda | mps (default: best available)"),
-    precision: str = typer.Option("float32", help="networks: float32 (exact) | bf16 (autocast; faster on GPUs "
-                                  "with bf16 units, outputs differ in the third or fourth decimal)"),
+    precision: str = typer.Option("float32", help=PRECISION_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Denoise image files and folders; outputs keep the input's size, bit depth and channels. TIFF stacks

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import default_output, floats, friendly, out
+from .common import PRECISION_HELP, default_output, floats, friendly, out
 
 
 @friendly
@@ -29,10 +29,12 @@ def evaluate(
                                                                        "(default: MODEL_RUN/eval-...)"),
     noisy: bool = typer.Option(False, "--noisy", help="the dataset's images are noisy as they are (real noise, "
                                "no clean reference): add nothing, report the noise left and no-reference scores"),
+    precision: str = typer.Option("float32", help=PRECISION_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Per-image PSNR/SSIM (CSV), their summary, and a report with figures."""
     from ..api import evaluate as api_evaluate
+    from ..denoiser import set_precision
     from ..evaluation import default_data
     from ..noise import parse_noise
     from ..progress import Progress
@@ -40,6 +42,8 @@ def evaluate(
     from ..resolve import resolve
 
     method, proto = resolve(model), get_protocol(protocol)
+    if precision != "float32":
+        set_precision(method.denoiser, precision)
     card = method.card
     if noisy:
         return _evaluate_noisy(method, model, dataset, noise, sigma, split or "test", subset, max_images, data_root,
