@@ -8,7 +8,7 @@ import torch
 
 import noisefree as nf
 from noisefree import pretrained
-from noisefree.card import ModelCard
+from noisefree.card import ModelCard, TrainingRecord, TrainingRound
 from noisefree.config import RunConfig
 from noisefree.io import write_image
 
@@ -66,6 +66,9 @@ def test_each_install_adds_a_round_and_a_fresh_start_replaces_them(tmp_path, shi
                                     "residual blocks per level, the new blocks starting as identities; one thread")
     assert record.minutes == pytest.approx(minutes(first) + minutes(second), abs=0.1)
     assert record.summary().startswith("2 rounds, ") and "machine A; machine B" in record.summary()
+    versions = TrainingRecord(rounds=[TrainingRound(minutes=10, hardware=f"CPU X, 2 cores, torch {v}")
+                                      for v in ("2.14.1", "2.15.0")])
+    assert versions.summary() == "2 rounds, 20 min in all (CPU X, 2 cores)"  # one machine, named once
     assert record.details()[1].startswith("round 2 (")
 
     shipping.install(first, "tiny", hardware="machine C")  # not a fine-tune of the shipped model: a new record

@@ -9,6 +9,7 @@ are errors, so a damaged or foreign card is refused by name instead of half-read
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -47,10 +48,11 @@ class TrainingRecord(BaseModel):
         return sum(r.minutes for r in self.rounds)
 
     def summary(self) -> str:
-        """One line for tables: rounds, total time and the machines, or the free-text ``time``."""
+        """One line for tables: rounds, total time and the machines (without torch versions: ``details`` has
+        them), or the free-text ``time``."""
         if not self.rounds:
             return self.time or "time not recorded"
-        machines = "; ".join(dict.fromkeys(r.hardware for r in self.rounds))
+        machines = "; ".join(dict.fromkeys(re.sub(r", torch \S+$", "", r.hardware) for r in self.rounds))
         if len(self.rounds) == 1:
             return f"{self.minutes:.0f} min on {machines}"
         return f"{len(self.rounds)} rounds, {self.minutes:.0f} min in all ({machines})"
