@@ -7,7 +7,7 @@ from pathlib import Path
 from .config import RunConfig
 from .data import load_dataset
 from .denoiser import Denoiser
-from .evaluation import EvalResult, default_data, evaluate_images, write_results
+from .evaluation import EvalResult, default_data, evaluate_images, training_noise, write_results
 from .protocol import Protocol
 from .resolve import resolve
 
@@ -51,7 +51,7 @@ def evaluate(denoiser, *, dataset: str | None = None, noise: str | None = None, 
     name = str(denoiser) if isinstance(denoiser, (str, Path)) else getattr(method.denoiser, "name", "the model")
     data_args = default_data(method, name, dataset=dataset, split=split, subset=subset, data_root=data_root)
     card = method.card
-    noise = noise or (card.noise if card is not None and card.noise else "gaussian:0.1")
+    noise = noise or training_noise(card)
     clip = clip if clip is not None else (card.clip if card is not None else True)
     data = load_dataset(data_args["dataset"], split=data_args["split"], root=data_args["data_root"],
                         download=download, resize=resize, subset=data_args["subset"], grayscale=grayscale)

@@ -21,7 +21,7 @@ from .inference import fold_batchnorm
 from .models.registry import ModelSpec, get_spec
 from .noise import estimate_noise_sigma_sampled
 
-__all__ = ["PRECISIONS", "Denoiser", "NetworkDenoiser", "forward_padded", "run_in_pieces", "set_precision",
+__all__ = ["PRECISIONS", "Denoiser", "NetworkDenoiser", "forward_padded", "innermost", "run_in_pieces", "set_precision",
            "sigma_per_image", "tiled"]
 
 
@@ -241,14 +241,19 @@ def _check_precision(precision: str) -> str:
     return precision
 
 
+def innermost(den: Denoiser) -> Denoiser:
+    """The method that ``x8:`` and ``vst:`` wrappers (``.base``) wrap; the one that holds ``precision``."""
+    while getattr(den, "base", None) is not None:
+        den = den.base
+    return den
+
+
 def set_precision(den: Denoiser, precision: str) -> Denoiser:
     """Run the network(s) inside ``den`` (also under ``x8:`` / ``vst:`` and ``auto``) in ``precision``:
     ``float32`` or ``bf16`` (autocast: convolutions in bfloat16, output float32). Classical methods have no
     such setting and are refused with a message."""
     _check_precision(precision)
-    leaf = den
-    while getattr(leaf, "base", None) is not None:  # x8: and vst: wrap the network; only it reads precision
-        leaf = leaf.base
+    leaf = innermost(den)
     if not leaf.takes_precision:
         raise ValueError(f"{den.name}: precision {precision} applies to networks, and {leaf.name} is not one")
     leaf.precision = precision

@@ -22,12 +22,12 @@ import torch
 import yaml
 
 from .data import ImageSet, parse_subset
-from .denoiser import Denoiser
+from .denoiser import Denoiser, innermost
 from .metrics import mean_std, psnr, ssim
 from .noise import Noise, eval_noisy, parse_noise
 from .protocol import Protocol, get_protocol
 
-__all__ = ["EvalResult", "default_data", "evaluate_images", "held_out_data", "write_results"]
+__all__ = ["EvalResult", "default_data", "evaluate_images", "held_out_data", "training_noise", "write_results"]
 
 
 @dataclass
@@ -106,11 +106,14 @@ def write_results(result: EvalResult, out_dir) -> dict[str, Path]:
 
 def _method_name(denoiser) -> str:
     """The method's name, with its precision where a network runs in other than float32 (``gray-blind (bf16)``)."""
-    name, leaf = getattr(denoiser, "name", type(denoiser).__name__), denoiser
-    while getattr(leaf, "base", None) is not None:  # x8: and vst: wrap the network that holds the precision
-        leaf = leaf.base
-    precision = getattr(leaf, "precision", "float32")
+    name = getattr(denoiser, "name", type(denoiser).__name__)
+    precision = getattr(innermost(denoiser), "precision", "float32")
     return name if precision == "float32" else f"{name} ({precision})"
+
+
+def training_noise(card) -> str:
+    """The noise to evaluate a method under when none is given: its card's training noise, else gaussian:0.1."""
+    return card.noise if card is not None and card.noise else "gaussian:0.1"
 
 
 def default_data(method, model: str, *, dataset: str | None = None, split: str | None = None,

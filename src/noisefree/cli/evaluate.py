@@ -35,7 +35,7 @@ def evaluate(
     """Per-image PSNR/SSIM (CSV), their summary, and a report with figures."""
     from ..api import evaluate as api_evaluate
     from ..denoiser import set_precision
-    from ..evaluation import default_data
+    from ..evaluation import default_data, training_noise
     from ..noise import parse_noise
     from ..progress import Progress
     from ..protocol import get_protocol
@@ -54,8 +54,7 @@ def evaluate(
         part = f" {split}" + (f" {subset}" if subset else "")
         out.print(f"evaluating on {dataset}{part}, held out from training (--dataset chooses another)")
     levels = floats(sigma)
-    noises = [proto.noise(s).spec for s in levels] or [noise or (card.noise if card and card.noise else "gaussian:0.1")]
-    clip = clip if clip is not None else (card.clip if card else True)
+    noises = [proto.noise(s).spec for s in levels] or [noise or training_noise(card)]  # clip: None is as trained
     tag = f"eval-{dataset.split('/')[-1].replace(':', '-')}"
     root = output if levels else None  # levels: one folder each (below -o, or their own), and with several of
     if len(levels) > 1 and root is None:  # them one report over all, above those folders
