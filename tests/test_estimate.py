@@ -20,10 +20,45 @@ def scene(size=512):
 
 
 @pytest.mark.parametrize("sigma", [5, 15, 25, 50])
-def test_gaussian_sigma_within_ten_percent(sigma):
+@pytest.mark.parametrize("method,within", [("weak-texture", 0.03), ("wavelet", 0.1)])
+def test_gaussian_sigma_on_a_smooth_image(sigma, method, within):
     clean = scene(256)
     noisy = clean + sigma / 255 * np.random.default_rng(sigma).standard_normal(clean.shape)  # not clipped
-    assert abs(estimate_noise_sigma(noisy) * 255 - sigma) < 0.1 * sigma
+    assert abs(estimate_noise_sigma(noisy, method=method) * 255 - sigma) < within * sigma
+
+
+def textured(size=256):
+    """``scene`` with fine stripes (period 3 pixels, 0.3 peak to peak) over its left half: texture at the
+    scale of noise, which the wavelet estimate reads as noise."""
+    img = scene(size)
+    x = np.arange(size)
+    img[:, : size // 2] += 0.15 * np.sin(2 * np.pi * (x[None, : size // 2] + x[:, None]) / 3)
+    return img
+
+
+@pytest.mark.parametrize("sigma", [5, 15])
+def test_texture_is_not_read_as_noise(sigma):
+    clean = textured()
+    noisy = clean + sigma / 255 * np.random.default_rng(sigma).standard_normal(clean.shape)
+    weak, wavelet = (estimate_noise_sigma(noisy, method=m) * 255 for m in ("weak-texture", "wavelet"))
+    assert abs(weak - sigma) < 0.05 * sigma, weak
+    assert wavelet > 1.3 * sigma, wavelet  # the old default, for contrast: the stripes pass for noise
+
+
+def test_clipped_noise_and_colour_and_edge_cases():
+    rng = np.random.default_rng(0)
+    dark = np.zeros((128, 128))
+    dark[:, 64:] = 0.5  # half the image clipped to 0 after noise: those pixels carry no noise
+    noisy = np.clip(dark + 20 / 255 * rng.standard_normal(dark.shape), 0, 1)
+    assert abs(estimate_noise_sigma(noisy) * 255 - 20) < 1.0
+    rgb = np.stack([scene(128)] * 3, -1) + rng.normal(0, [5 / 255, 10 / 255, 15 / 255], (128, 128, 3))
+    assert abs(estimate_noise_sigma(rgb) * 255 - 10) < 0.5  # the mean over channels
+    assert estimate_noise_sigma(np.full((32, 32), 0.3)) == 0.0
+    assert estimate_noise_sigma(scene(64)) * 255 < 0.5  # clean and smooth: next to no noise
+    with pytest.raises(ValueError, match="unknown noise estimator 'mad'.*weak-texture, wavelet"):
+        estimate_noise_sigma(noisy, method="mad")
+    with pytest.raises(ValueError, match="at least 3x3"):
+        estimate_noise_sigma(np.zeros((2, 40)))
 
 
 @pytest.mark.parametrize("a,b", [(0.01, 0.0004), (0.003, 0.0001), (0.02, 0.001), (0.001, 0.00005)])
@@ -58,7 +93,11 @@ def test_estimate_command(tmp_path):
     assert len(rows) == 1 and abs(rows[0]["sigma_8bit"] - 15) < 1.5 and rows[0]["bits"] == "uint16"
     assert "b.png" in r.output  # the unreadable one is named
     r = CliRunner().invoke(app, ["estimate", str(tmp_path / "a.png")])
-    assert r.exit_code == 0 and "σ (8-bit)" in r.output and "Foi et al. 2008" in r.output
+    assert r.exit_code == 0 and "σ (8-bit)" in r.output and "Foi et al. 2008" in r.output and "Liu" in r.output
+    r = CliRunner().invoke(app, ["estimate", str(tmp_path / "a.png"), "--method", "wavelet"])
+    assert r.exit_code == 0 and "Donoho" in r.output
+    r = CliRunner().invoke(app, ["estimate", str(tmp_path / "a.png"), "--method", "mad"])
+    assert r.exit_code != 0 and "--method 'mad'" in r.output and "weak-texture, wavelet" in r.output
     r = CliRunner().invoke(app, ["estimate", str(tmp_path / "b.png")])  # nothing readable: an error, no table
     assert r.exit_code == 1 and "nothing estimated" in r.output and "σ (8-bit)" not in r.output
 
@@ -70,6 +109,6 @@ def test_sigma_of_a_large_image_is_estimated_from_bounded_crops(monkeypatch):
     noisy = (clean + 20 / 255 * np.random.default_rng(0).standard_normal(clean.shape)).astype(np.float32)
     seen = []
     real = est.estimate_noise_sigma
-    monkeypatch.setattr(est, "estimate_noise_sigma", lambda im: (seen.append(im.size), real(im))[1])
+    monkeypatch.setattr(est, "estimate_noise_sigma", lambda im, **kw: (seen.append(im.size), real(im, **kw))[1])
     sigma = est.estimate_noise_sigma_sampled(noisy)
     assert abs(sigma * 255 - 20) < 2 and len(seen) == 16 and max(seen) == 256 * 256

@@ -1,7 +1,8 @@
 """Classical denoisers, callable like the networks: ``den(noisy, sigma=None)``.
 
 ``sigma`` is the noise std on the [0, 1] scale; when it is None it is estimated per image with
-:func:`noisefree.noise.estimate_noise_sigma` (wavelet-based; averaged over channels). Each method's parameter
+:func:`noisefree.noise.estimate_noise_sigma` (measured where the image has no texture; averaged over channels).
+Each method's parameter
 follows a rule in sigma: linear interpolation (clamped at the ends) of a table tuned once on gray training
 images (``train400``) by ``benchmarks/tune_classical.py`` and shipped as ``assets/classical_params.json``;
 never tuned on benchmark test images.

@@ -16,6 +16,8 @@ def estimate(
     images: list[Path] = typer.Argument(..., help="image files or folders"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     axes: str | None = typer.Option(None, help="axis order of TIFF stacks whose files do not record it (e.g. ZYX)"),
+    method: str = typer.Option("weak-texture", help="σ estimator: weak-texture (the noise where the image has no "
+                               "texture) or wavelet (Donoho & Johnstone's, which reads fine texture as noise)"),
 ):
     """Estimate each image's noise: the Gaussian σ (8-bit and [0, 1] scales) and the Poisson-Gaussian
     parameters a, b (noise variance a·x + b at intensity x on the [0, 1] scale). A TIFF stack gets one row: the
@@ -24,7 +26,11 @@ def estimate(
 
     from ..io import find_images, read_image
     from ..noise import estimate_noise_sigma, estimate_poisson_gaussian
+    from ..noise.estimate import ESTIMATORS
     from ..stacks import is_stack, read_stack
+
+    if method not in ESTIMATORS:
+        raise ValueError(f"--method {method!r}: choose one of {', '.join(ESTIMATORS)}")
 
     rows = []
     for path in find_images(images):
@@ -36,7 +42,7 @@ def estimate(
             else:
                 image, info = read_image(path)
                 planes, label = [image], str(path)
-            sigma = float(np.median([estimate_noise_sigma(p) for p in planes]))
+            sigma = float(np.median([estimate_noise_sigma(p, method=method) for p in planes]))
             a, b = np.median([estimate_poisson_gaussian(p) for p in planes], axis=0).tolist()
         except (ValueError, OSError) as exc:
             err.print(tagged("skipped", "red", str(exc)), highlight=False)
@@ -56,9 +62,10 @@ def estimate(
             table.add_row(r["file"], f"{r['sigma_8bit']:.2f}", f"{r['sigma']:.4f}", f"{r['a']:.3g}", f"{r['b']:.3g}",
                           f"{r['read_noise_8bit']:.2f}")
         out.print(table)
-        out.print("σ: wavelet median-absolute-deviation estimate of white Gaussian noise (Donoho & Johnstone 1994). "
-                  "a, b: Poisson-Gaussian fit, variance a·x + b on the [0, 1] scale (after Foi et al. 2008): a is "
-                  "about 1 / (photons at full scale), √b the read-noise std. Both assume noise independent from "
-                  "pixel to pixel.", highlight=False)
+        how = ("measured where the image has no texture (after Liu, Tanaka & Okutomi 2013)" if method == "weak-texture"
+               else "wavelet median-absolute-deviation estimate (Donoho & Johnstone 1994)")
+        out.print(f"σ: white Gaussian noise, {how}. a, b: Poisson-Gaussian fit, variance a·x + b on the [0, 1] "
+                  "scale (after Foi et al. 2008): a is about 1 / (photons at full scale), √b the read-noise std. "
+                  "Both assume noise independent from pixel to pixel.", highlight=False)
     if not rows:
         raise typer.Exit(1)

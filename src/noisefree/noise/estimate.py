@@ -4,31 +4,86 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["estimate_noise_sigma", "estimate_noise_sigma_sampled", "estimate_poisson_gaussian"]
+__all__ = ["ESTIMATORS", "estimate_noise_sigma", "estimate_noise_sigma_sampled", "estimate_poisson_gaussian"]
 
 
-def estimate_noise_sigma(image: np.ndarray) -> float:
-    """Gaussian noise std of an H x W or H x W x C image, on the image's own scale.
+ESTIMATORS = ("weak-texture", "wavelet")
 
-    The robust wavelet estimator of Donoho & Johnstone (1994): the median absolute deviation of the finest
-    diagonal wavelet coefficients / 0.6745 (``skimage.restoration.estimate_sigma``), averaged over channels.
+
+def estimate_noise_sigma(image: np.ndarray, *, method: str = "weak-texture") -> float:
+    """Gaussian noise std of an H x W or H x W x C image, on the image's own scale (the mean over channels).
+
+    ``method``:
+
+    - ``"weak-texture"`` (default): the noise measured where the image has no texture. Each pixel's texture is
+      the sum of its squared gradients over a 7 x 7 window; for pure noise of std s that sum follows (nearly) a
+      gamma law, so pixels above its 99.9th percentile hold texture. The std of Immerkaer's Laplacian residual
+      (1996; 1/6 of it for white noise) over the other pixels re-estimates s, and the selection is repeated
+      until s settles. Pixels next to the image's extreme values are left out (clipped noise is not noise).
+      The selection follows Liu, Tanaka & Okutomi, "Single-image noise level estimation for blind denoising",
+      IEEE TIP 22(12), 2013. On BSD68 at sigma 15 it reads 15.05 +- 0.21 where the wavelet estimate reads
+      16.13 +- 1.18 (``benchmarks/noise_estimation.py``): texture does not pass for noise.
+    - ``"wavelet"``: Donoho & Johnstone's (1994) median absolute deviation of the finest diagonal wavelet
+      coefficients / 0.6745 (``skimage.restoration.estimate_sigma``), which reads texture as noise.
     """
-    from skimage.restoration import estimate_sigma
-
     image = np.asarray(image, dtype=np.float64)
-    return float(estimate_sigma(image, channel_axis=-1 if image.ndim == 3 else None, average_sigmas=True))
+    if method == "wavelet":
+        from skimage.restoration import estimate_sigma
+
+        return float(estimate_sigma(image, channel_axis=-1 if image.ndim == 3 else None, average_sigmas=True))
+    if method != "weak-texture":
+        raise ValueError(f"unknown noise estimator {method!r}: choose one of {', '.join(ESTIMATORS)}")
+    if image.ndim == 3:
+        return float(np.mean([_weak_texture_sigma(image[..., c]) for c in range(image.shape[-1])]))
+    return _weak_texture_sigma(image)
 
 
-def estimate_noise_sigma_sampled(image: np.ndarray, *, crop: int = 256, crops: int = 16) -> float:
+_GRADIENT = np.array([-0.5, 0.0, 0.5])  # central difference: white noise of std s gives gx^2 + gy^2 a mean of s^2
+_LAPLACIAN = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])  # Immerkaer: std 6 s on white noise
+_WINDOW = 7
+
+
+def _weak_texture_sigma(image: np.ndarray, *, confidence: float = 0.999, rounds: int = 10) -> float:
+    """:func:`estimate_noise_sigma`'s ``weak-texture`` method on one H x W plane."""
+    from scipy.ndimage import convolve, correlate1d, maximum_filter, uniform_filter
+    from scipy.special import gammaincinv
+
+    if min(image.shape) < 3:
+        raise ValueError(f"noise estimation needs an image of at least 3x3 pixels, got {image.shape}")
+    gx = correlate1d(image, _GRADIENT, axis=1, mode="reflect")
+    gy = correlate1d(image, _GRADIENT, axis=0, mode="reflect")
+    texture = (uniform_filter(gx * gx + gy * gy, _WINDOW, mode="reflect") * _WINDOW ** 2)[1:-1, 1:-1]
+    residual = (convolve(image, _LAPLACIAN, mode="reflect") / 6)[1:-1, 1:-1]
+    extreme = maximum_filter((image <= image.min()) | (image >= image.max()), 3)[1:-1, 1:-1]
+    residual, texture = residual[~extreme], texture[~extreme]
+    if residual.size == 0:  # a constant image (or one made only of two values)
+        return 0.0
+    # a sum of n = window^2 squared gradients of white noise: about gamma(n / 2, scale 2 s^2) / n * n
+    per_unit_variance = 2 * gammaincinv(_WINDOW ** 2 / 2, confidence)
+    sigma = float(np.sqrt(np.mean(residual[texture <= np.median(texture)] ** 2)))  # start: the flatter half
+    for _ in range(rounds):
+        flat = texture < sigma ** 2 * per_unit_variance
+        if flat.sum() < 64:  # too little flat image to say more: keep the last estimate
+            break
+        new = float(np.sqrt(np.mean(residual[flat] ** 2)))
+        if abs(new - sigma) <= 1e-4 * sigma:
+            return new
+        sigma = new
+    return sigma
+
+
+def estimate_noise_sigma_sampled(image: np.ndarray, *, crop: int = 256, crops: int = 16,
+                                 method: str = "weak-texture") -> float:
     """:func:`estimate_noise_sigma` with bounded work and memory for images of any size: the median over up to
     ``crops`` evenly spaced ``crop`` x ``crop`` pieces (the whole image when it is small)."""
     h, w = image.shape[:2]
     if h * w <= crops * crop * crop:
-        return estimate_noise_sigma(image)
+        return estimate_noise_sigma(image, method=method)
     per_side = int(np.ceil(np.sqrt(crops)))
     ys = np.linspace(0, h - crop, per_side).astype(int)
     xs = np.linspace(0, w - crop, per_side).astype(int)
-    return float(np.median([estimate_noise_sigma(image[y:y + crop, x:x + crop]) for y in ys for x in xs]))
+    pieces = [image[y:y + crop, x:x + crop] for y in ys for x in xs]
+    return float(np.median([estimate_noise_sigma(piece, method=method) for piece in pieces]))
 
 
 def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16) -> tuple[float, float]:
