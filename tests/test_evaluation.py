@@ -67,3 +67,19 @@ def test_the_python_api_defaults_as_the_command_does():
         nf.evaluate(nf.load("gray-blind"))
     res = nf.evaluate("median", max_images=4)  # no card: the embedded digits, gaussian:0.1
     assert res.summary["images"] == 4 and res.summary["dataset"] == "digits" and res.summary["noise"] == "gaussian:0.1"
+
+
+def test_estimate_sigma_evaluates_blind(image_folder, tmp_path):
+    """`--sigma` tells methods that take σ the level; `--estimate-sigma` makes them find it in each noisy image."""
+    import json
+
+    scores = {}
+    for flag in ([], ["--estimate-sigma"]):
+        out = tmp_path / ("blind" if flag else "told")
+        r = runner.invoke(app, ["evaluate", "tv", "--dataset", f"folder:{image_folder}", "--protocol", "standard",
+                                "--sigma", "25", "-o", out, *flag])
+        assert r.exit_code == 0, r.output
+        summary = json.loads((out / "sigma25" / "summary.json").read_text())
+        scores[summary["sigma_source"]] = summary["psnr_mean"]
+    assert set(scores) == {"given", "estimated"} and scores["given"] != scores["estimated"]
+    assert abs(scores["given"] - scores["estimated"]) < 1.0  # the estimate is close to 25

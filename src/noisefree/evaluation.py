@@ -56,7 +56,8 @@ def evaluate_images(denoiser: Denoiser, data: ImageSet, noise: Noise | str, *, c
     if protocol.needs_8bit and data.max_value != 255.0:
         raise ValueError(f"{data.name}: the {protocol.name} protocol needs 8-bit clean images")
     clip = protocol.clip(clip)
-    sigma = sigma if getattr(denoiser, "takes_sigma", True) else None
+    takes_sigma = getattr(denoiser, "takes_sigma", True)
+    sigma = sigma if takes_sigma else None
     rows, samples = [], {"clean": [], "noisy": [], "denoised": []}
     if progress is not None:
         progress(0, len(data))
@@ -84,6 +85,7 @@ def evaluate_images(denoiser: Denoiser, data: ImageSet, noise: Noise | str, *, c
     megapixels = sum(h * w for h, w in data.sizes) / 1e6
     summary = {"method": _method_name(denoiser), "dataset": data.name,
                "images": len(rows), "noise": noise.spec, "clip_noisy": clip, "protocol": protocol.name,
+               "sigma_source": ("given" if sigma is not None else "estimated") if takes_sigma else "not used",
                "seed": seed, "seconds": seconds, "seconds_per_megapixel": seconds / max(megapixels, 1e-12)}
     for key in ("psnr", "ssim", "noisy_psnr", "noisy_ssim"):
         summary[f"{key}_mean"], summary[f"{key}_std"] = mean_std(r[key] for r in rows)

@@ -29,6 +29,8 @@ def evaluate(
                                                                        "(default: MODEL_RUN/eval-...)"),
     noisy: bool = typer.Option(False, "--noisy", help="the dataset's images are noisy as they are (real noise, "
                                "no clean reference): add nothing, report the noise left and no-reference scores"),
+    estimate_sigma: bool = typer.Option(False, "--estimate-sigma", help="blind: methods that take σ estimate it "
+                                        "from each noisy image instead of being told the --sigma level"),
     precision: str = typer.Option("float32", help=PRECISION_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
@@ -66,7 +68,7 @@ def evaluate(
             target = root / label
         else:
             target = output or default_output(model, f"{tag}-{(label or nz).replace(':', '')}")
-        given = parse_noise(nz).sigma if levels else None  # a protocol's sigma is known to the method
+        given = parse_noise(nz).sigma if levels and not estimate_sigma else None  # a protocol's level is known
         with Progress(f"{method.name} {label or nz}", 1, quiet=quiet) as bar:
             result = api_evaluate(method.denoiser, dataset=dataset, noise=nz, split=split, subset=subset, clip=clip,
                                   seed=seed, protocol=proto, sigma=given, data_root=data_root, download=download,
