@@ -136,10 +136,13 @@ def quality_table(cards: dict) -> str:
         for label, block in card["benchmarks"]["results"].items():
             target = next((t for (n, lab), t in TARGETS.items() if n == name and lab == label), {})
             for sigma, r in block["rows"].items():
-                goal, blind = target.get(float(sigma)), r.get("psnr_blind", r["psnr"])  # a model without a map is
-                mark = "" if goal is None else f"{goal:.2f} {'met' if blind >= goal else 'not met'}"  # always blind
-                lines.append(f"| `{name}` | {label} ({r['images']}) | {sigma} | {r['psnr']:.2f} | {blind:.2f} | "
-                             f"{r['ssim']:.4f} | {r['noisy_psnr']:.2f} | {mark} |")
+                goal = target.get(float(sigma))  # a model without a map is always blind
+                blind = r.get("psnr_blind", None if card.get("takes_sigma") else r["psnr"])
+                verdict = "not measured blind" if blind is None else "met" if blind >= goal else "not met"
+                mark = "" if goal is None else f"{goal:.2f} {verdict}"
+                lines.append(f"| `{name}` | {label} ({r['images']}) | {sigma} | {r['psnr']:.2f} | "
+                             f"{'—' if blind is None else f'{blind:.2f}'} | {r['ssim']:.4f} | {r['noisy_psnr']:.2f} | "
+                             f"{mark} |")
     lines += ["", BLIND_NOTE, ""]
     lines += [TARGET_NOTE, ""] if any(n == "color-blind" for n in cards) else []
     for name, card in cards.items():
@@ -148,8 +151,8 @@ def quality_table(cards: dict) -> str:
                      "numbers from the command line: "
                      + "; ".join(f"`{cmd}`" for b in card["benchmarks"]["results"].values()
                                  for cmd in (b["evaluate"], b.get("evaluate_blind")) if cmd)
-                     + f". Trained in {record.summary()}" + (":" if record.rounds else "."))
-        lines.extend(f"  - {line}" for line in record.details())
+                     + f". Trained in {record.summary()}"
+                     + (f"; every round: `noisefree models {name}`." if record.rounds else "."))
     return "\n".join(lines)
 
 

@@ -27,6 +27,8 @@ def test_train_evaluate_denoise_end_to_end(tmp_path):
     assert (run_dir / "report.md").is_file() and (run_dir / "figures" / "samples.png").is_file()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["psnr_mean"] > summary["noisy_psnr_mean"]
+    r = run("models", run_dir)  # a run's card: what it is and how it validated
+    assert r.exit_code == 0 and "pool-ae(" in r.output and "validation (its held-out" in r.output, r.output
 
     # evaluate: defaults (dataset, noise) come from the model card
     r = run("evaluate", run_dir, "--max-images", "40", "-o", tmp_path / "ev")
@@ -105,6 +107,26 @@ def test_models_and_presets_list():
         assert listing["pretrained"][name]["trained"] == record.summary() and " min " in record.summary()
     r = run("presets")
     assert r.exit_code == 0 and "ref-pool-mnist" in r.output
+
+
+def test_models_name_prints_the_model_card():
+    from noisefree.card import ModelCard
+    from noisefree.pretrained import pretrained_files
+
+    card = ModelCard.read(pretrained_files("gray-blind")[1])
+    r = run("models", "gray-blind")
+    assert r.exit_code == 0, r.output
+    rounds = card.training.details()
+    assert rounds[0] in r.output and rounds[-1] in r.output  # every round, from the card
+    assert "BSD68, standard protocol" in r.output and card.benchmarks["results"]["BSD68"]["evaluate"] in r.output
+    import noisefree as nf
+
+    params = sum(p.numel() for p in nf.load("gray-blind").model.parameters())
+    assert f"{params:,} parameters" in r.output
+    r = run("models", "gray-blind", "--json")
+    assert r.exit_code == 0 and ModelCard.parse(r.output) == card
+    r = run("models", "bm3d")
+    assert r.exit_code == 1 and "bm3d is a classical method and has no model card" in r.output
 
 
 def test_python_api_matches_cli(tmp_path):
