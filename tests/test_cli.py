@@ -163,3 +163,17 @@ def test_the_command_list_shows_each_summary_unbroken_and_denoise_names_its_argu
     assert "TIFF stacks (Z, T, channels) are denoised plane by plane" in line  # not wrapped where the docstring is
     r = runner.invoke(app, ["denoise", "--help"], env={"COLUMNS": "400"})
     assert "denoise [OPTIONS] {INPUT}..." in r.output and "{args}" not in r.output
+
+
+def test_denoise_names_the_sigma_it_estimated(tmp_path):
+    """A method that takes σ and was given none says what it estimated; given --sigma, it says nothing."""
+    import re
+
+    noisy = smooth_image(96, 96, seed=3) * 0.8 + 0.1 + 20 / 255 * np.random.default_rng(0).standard_normal((96, 96))
+    write_image(tmp_path / "x.png", np.clip(noisy, 0, 1), dtype="uint16")
+    r = run("denoise", "median", tmp_path / "x.png", "-o", tmp_path / "a")
+    found = re.search(r"denoised \S+x\.png \(σ ([0-9.]+) on the 8-bit scale, estimated\)", r.output)
+    assert r.exit_code == 0 and found, r.output
+    assert abs(float(found.group(1)) - 20) < 1.5
+    r = run("denoise", "median", tmp_path / "x.png", "-o", tmp_path / "b", "--sigma", "0.08")
+    assert r.exit_code == 0 and "estimated" not in r.output

@@ -15,6 +15,7 @@ import numpy as np
 
 from .denoiser import Denoiser
 from .io import IMAGE_SUFFIXES, WRITE_SUFFIXES, find_images, read_image, write_image
+from .noise import estimate_noise_sigma_sampled
 from .stacks import is_stack, read_stack, write_stack
 
 __all__ = ["ApplyReport", "denoise_files", "denoise_jobs", "find_jobs"]
@@ -50,7 +51,8 @@ def denoise_jobs(denoiser: Denoiser, jobs, *, sigma: float | None = None, dtype:
     """Denoise each (input, output) pair of :func:`find_jobs`. An output whose name has no writable image
     suffix gets the input's format (``scan`` holding PNG -> ``scan.png``); GIF results are written as PNG and
     ``dtype="float32"`` as TIFF. Stacks are denoised plane by plane (``axes``: their axis order when the
-    files do not record it). ``on_file(path, error_or_None)`` is called after each file."""
+    files do not record it). ``on_file(path, error_or_None, sigma)`` is called after each file; ``sigma`` is the
+    noise std estimated from the image for a method that takes one when none was given (else None)."""
     report = ApplyReport()
     for src, dst in jobs:
         try:
@@ -60,20 +62,21 @@ def denoise_jobs(denoiser: Denoiser, jobs, *, sigma: float | None = None, dtype:
                 report.written.append(_denoise_stack(denoiser, src, dst, sigma=sigma, dtype=dtype,
                                                      overwrite=overwrite, axes=axes))
                 if on_file is not None:
-                    on_file(src, None)
+                    on_file(src, None, None)
                 continue
             image, info = read_image(src)
             dst = _output_path(dst, info.format, dtype)
             if dst.exists() and not overwrite:
                 raise FileExistsError(f"{dst} exists; pass --overwrite to replace it")
-            out = denoiser(image, sigma=sigma)
+            estimated = estimate_noise_sigma_sampled(image) if sigma is None and denoiser.takes_sigma else None
+            out = denoiser(image, sigma=sigma if estimated is None else estimated)
             report.written.append(write_image(dst, out, info, dtype=dtype))
             error = None
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
-            error = str(exc) if str(src) in str(exc) else f"{src}: {exc}"
+            error, estimated = (str(exc) if str(src) in str(exc) else f"{src}: {exc}"), None
             report.failed.append((src, error))
         if on_file is not None:
-            on_file(src, error)
+            on_file(src, error, estimated)
     return report
 
 
@@ -89,7 +92,7 @@ def denoise_files(denoiser: Denoiser, inputs, out_dir, *, sigma: float | None = 
     for path, why in problems:
         report.failed.append((path, why))
         if on_file is not None:
-            on_file(path, why)
+            on_file(path, why, None)
     return report
 
 

@@ -60,9 +60,10 @@ def denoise(
     with Progress("denoising", len(jobs), quiet=quiet, out=err) as bar:
         den.tile_progress = lambda done, total: bar.update(text=f"tiles {done}/{total}")
 
-        def on_file(path, error):
+        def on_file(path, error, estimated):
             bar.update(advance=1, text="")
-            err.print(tagged("skipped", "red", str(error)) if error else f"denoised {path}", highlight=False)
+            told = "" if estimated is None else f" (σ {estimated * 255:.1f} on the 8-bit scale, estimated)"
+            err.print(tagged("skipped", "red", str(error)) if error else f"denoised {path}{told}", highlight=False)
 
         report = denoise_jobs(den, jobs, sigma=sigma, dtype=dtype, overwrite=overwrite, on_file=on_file, axes=axes)
     failed = len(report.failed) + len(problems)
