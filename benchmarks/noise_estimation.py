@@ -6,7 +6,8 @@
 Part 1: each estimator of `noisefree.noise.estimate_noise_sigma` (`weak-texture`, the default, and
 `wavelet`) on BSD68, Set12, CBSD68 and scikit-image's four colour photos with Gaussian noise of σ 0, 5, 15,
 25 and 50 (8-bit scale, the standard protocol's noise: seeded per image, not clipped): the mean and the
-standard deviation over images of the estimate, and the seconds per megapixel.
+standard deviation over images of the estimate, and the seconds per megapixel; and
+`estimate_poisson_gaussian` on BSD68 with Poisson-Gaussian noise of three strengths.
 
 Part 2: the shipped noise-map models `gray-blind` (BSD68) and `color-blind` (CBSD68, photos) at σ 15, 25,
 50, given the true σ (as the pretrained-quality table does, and as FFDNet's published numbers are) and blind,
@@ -26,7 +27,13 @@ import torch
 from common import ROOT, hardware, replace_block, skimage_photos
 from noisefree.data import load_dataset
 from noisefree.metrics import psnr
-from noisefree.noise import ESTIMATORS, estimate_noise_sigma_sampled, eval_noisy
+from noisefree.noise import (
+    ESTIMATORS,
+    PoissonGaussian,
+    estimate_noise_sigma_sampled,
+    estimate_poisson_gaussian,
+    eval_noisy,
+)
 from noisefree.protocol import STANDARD
 from noisefree.resolve import resolve
 
@@ -64,6 +71,23 @@ def accuracy(sets: dict, sigmas) -> list[str]:
                         f"(per channel plane): {per_mp}."]
 
 
+def poisson_gaussian(images, settings) -> list[str]:
+    """`estimate_poisson_gaussian` on each image of ``images`` with Poisson-Gaussian noise of each (a, b)."""
+    lines = ["| images | true a, b | a: median [10th, 90th percentile] | b: median [10th, 90th percentile] |",
+             "|---|---|---|---|"]
+    for a, b in settings:
+        fits = []
+        for i in range(len(images)):
+            clean = images.image(i)
+            noisy, _ = eval_noisy(clean, PoissonGaussian(a, b), [int(images.index[i])], clip=False)
+            fits.append(estimate_poisson_gaussian(plane(noisy.float()).astype(np.float64)))
+        fa, fb = np.array(fits).T
+        lines.append(f"| BSD68 ({len(images)}) | {a:g}, {b:g} | " + " | ".join(
+            f"{np.median(v):.3g} [{np.percentile(v, 10):.3g}, {np.percentile(v, 90):.3g}]" for v in (fa, fb)) + " |")
+        print(lines[-1], flush=True)
+    return lines + ["", "Poisson-Gaussian fits ([0, 1] scale, noise variance a·x + b; noise not clipped)."]
+
+
 def blind_psnr(models: dict, sets: dict, sigmas) -> list[str]:
     modes = ["given", *ESTIMATORS]
     lines = ["| model | images | true σ | σ given | " + " | ".join(f"σ by `{m}`" for m in ESTIMATORS) + " |",
@@ -99,6 +123,7 @@ def main():
     command = "python benchmarks/noise_estimation.py --data ../shared/data"
     lines = [f"`{command}`, {hardware()}, {torch.get_num_threads()} thread(s).", ""]
     lines += accuracy(sets, (0, 5, 15, 25, 50))
+    lines += [""] + poisson_gaussian(sets["BSD68"], [(0.01, 0.0004), (0.003, 0.0001), (0.001, 0.00005)])
     if args.no_psnr:
         return
     lines += [""] + blind_psnr({"gray-blind": ["BSD68"], "color-blind": ["CBSD68", "photos"]}, sets, (15, 25, 50))

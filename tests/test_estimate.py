@@ -70,6 +70,16 @@ def test_poisson_gaussian_parameters_within_a_quarter(a, b, seed):
     assert abs(ea - a) < 0.25 * a and abs(eb - b) < 0.25 * b, (ea, eb)
 
 
+@pytest.mark.parametrize("a,b", [(0.01, 0.0004), (0.003, 0.0001)])
+def test_poisson_gaussian_fit_ignores_texture(a, b):
+    """Half the image striped finer than the noise's own scale: the fit keeps to the untextured half."""
+    clean = torch.from_numpy(textured(512)).clamp(0, 1)[None, None]
+    noisy = PoissonGaussian(a, b)(clean, NumpyRandom(np.random.default_rng(0)))[0, 0].numpy()
+    ea, eb = estimate_poisson_gaussian(noisy)
+    assert abs(ea - a) < 0.15 * a, (ea, eb)
+    assert abs(np.sqrt(ea * 0.5 + eb) - np.sqrt(a * 0.5 + b)) < 0.05 * np.sqrt(a * 0.5 + b)  # std at mid-gray
+
+
 def test_poisson_gaussian_noise_has_the_stated_mean_and_variance():
     noise = parse_noise("poissongauss:0.01,0.0004")
     assert noise == PoissonGaussian(0.01, 0.0004) and noise.spec == "poissongauss:0.01,0.0004"

@@ -38,31 +38,47 @@ def estimate_noise_sigma(image: np.ndarray, *, method: str = "weak-texture") -> 
     return _weak_texture_sigma(image)
 
 
-_GRADIENT = np.array([-0.5, 0.0, 0.5])  # central difference: white noise of std s gives gx^2 + gy^2 a mean of s^2
+_GRADIENT = np.array([-0.5, 0.0, 0.5])  # central difference: white noise of variance v gives gx^2 + gy^2 a mean of v
 _LAPLACIAN = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])  # Immerkaer: std 6 s on white noise
 _WINDOW = 7
+_CONFIDENCE = 0.999
 
 
-def _weak_texture_sigma(image: np.ndarray, *, confidence: float = 0.999, rounds: int = 10) -> float:
-    """:func:`estimate_noise_sigma`'s ``weak-texture`` method on one H x W plane."""
-    from scipy.ndimage import convolve, correlate1d, maximum_filter, uniform_filter
+def _texture(plane: np.ndarray) -> np.ndarray:
+    """Each pixel's texture: the mean of gx^2 + gy^2 over its window. On white noise of variance v it is v on
+    average, and the sum over the window's n pixels follows (nearly) a gamma law, shape n / 2, scale 2 v."""
+    from scipy.ndimage import correlate1d, uniform_filter
+
+    gx = correlate1d(plane, _GRADIENT, axis=1, mode="reflect")
+    gy = correlate1d(plane, _GRADIENT, axis=0, mode="reflect")
+    return uniform_filter(gx * gx + gy * gy, _WINDOW, mode="reflect")
+
+
+def _flat_limit() -> float:
+    """Texture / noise variance above which a pixel holds texture: noise alone stays below it with probability
+    ``_CONFIDENCE`` (the gamma law of :func:`_texture`)."""
     from scipy.special import gammaincinv
+
+    n = _WINDOW ** 2
+    return float(2 * gammaincinv(n / 2, _CONFIDENCE) / n)
+
+
+def _weak_texture_sigma(image: np.ndarray, *, rounds: int = 10) -> float:
+    """:func:`estimate_noise_sigma`'s ``weak-texture`` method on one H x W plane."""
+    from scipy.ndimage import convolve, maximum_filter
 
     if min(image.shape) < 3:
         raise ValueError(f"noise estimation needs an image of at least 3x3 pixels, got {image.shape}")
-    gx = correlate1d(image, _GRADIENT, axis=1, mode="reflect")
-    gy = correlate1d(image, _GRADIENT, axis=0, mode="reflect")
-    texture = (uniform_filter(gx * gx + gy * gy, _WINDOW, mode="reflect") * _WINDOW ** 2)[1:-1, 1:-1]
+    texture = _texture(image)[1:-1, 1:-1]
     residual = (convolve(image, _LAPLACIAN, mode="reflect") / 6)[1:-1, 1:-1]
     extreme = maximum_filter((image <= image.min()) | (image >= image.max()), 3)[1:-1, 1:-1]
     residual, texture = residual[~extreme], texture[~extreme]
     if residual.size == 0:  # a constant image (or one made only of two values)
         return 0.0
-    # a sum of n = window^2 squared gradients of white noise: about gamma(n / 2, scale 2 s^2) / n * n
-    per_unit_variance = 2 * gammaincinv(_WINDOW ** 2 / 2, confidence)
+    limit = _flat_limit()
     sigma = float(np.sqrt(np.mean(residual[texture <= np.median(texture)] ** 2)))  # start: the flatter half
     for _ in range(rounds):
-        flat = texture < sigma ** 2 * per_unit_variance
+        flat = texture < sigma ** 2 * limit
         if flat.sum() < 64:  # too little flat image to say more: keep the last estimate
             break
         new = float(np.sqrt(np.mean(residual[flat] ** 2)))
@@ -86,38 +102,58 @@ def estimate_noise_sigma_sampled(image: np.ndarray, *, crop: int = 256, crops: i
     return float(np.median([estimate_noise_sigma(piece, method=method) for piece in pieces]))
 
 
-def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16) -> tuple[float, float]:
+def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16, rounds: int = 10) -> tuple[float, float]:
     """Poisson-Gaussian parameters ``(a, b)`` of one image on the [0, 1] scale: noise variance ``a * x + b``
     at intensity ``x`` (``a``: shot noise, the inverse photon count at full scale; ``b``: read-noise variance).
 
     After Foi, Trimeche, Katkovnik & Egiazarian, "Practical Poissonian-Gaussian noise modeling and fitting for
     single-image raw-data", IEEE Trans. Image Process. 17(10), 2008: the finest-scale wavelet detail holds the
-    noise and the approximation holds the local mean, so one regresses the detail's variance on the mean over
-    smooth regions. Here: non-overlapping 2x2 blocks give the Haar diagonal detail ``(p - q - r + s) / 2``
-    (zero for any locally linear signal; variance ``a * m + b``) and the block mean ``m``; blocks on edges (whose
-    smoothed-mean gradient is an outlier: above the median + 3 robust deviations) are left out; the rest are
-    binned by ``m`` into ``bins`` equal-count groups; each group's variance is a trimmed one (values beyond
-    3.5 robust deviations dropped, corrected for the trimming); a count-weighted least-squares line through
-    them, kept non-negative, gives ``a`` and ``b``. Color images: the mean over channels.
+    noise and the approximation holds the local mean, so one regresses the detail's variance on the mean where
+    the image has no texture. Here: non-overlapping 2x2 blocks give the Haar diagonal detail
+    ``(p - q - r + s) / 2`` (zero for any locally linear signal; variance ``a * m + b``) and the block mean
+    ``m``. Blocks are binned by ``m`` into ``bins`` equal-count groups; each group's variance is a trimmed one
+    (values beyond 3.5 robust deviations dropped, corrected for the trimming), and a count-weighted
+    least-squares line through them, kept non-negative, gives ``a`` and ``b``. Which blocks: as in
+    :func:`estimate_noise_sigma`'s weak-texture method, those whose gradient energy over a 7 x 7 window stays
+    below what noise of the fitted variance ``a * m + b`` reaches 0.1 % of the time, refitted until the line
+    settles (the first fit: the flatter half at each intensity). Blocks at the ends of the range (within
+    2/255 of 0 or 1) are left out as clipped. Color images: the mean over channels.
     """
-    from scipy.ndimage import gaussian_filter
-
     image = np.asarray(image, dtype=np.float64)
     if image.ndim == 3:
-        fits = [estimate_poisson_gaussian(image[..., c], bins=bins) for c in range(image.shape[-1])]
+        fits = [estimate_poisson_gaussian(image[..., c], bins=bins, rounds=rounds) for c in range(image.shape[-1])]
         return float(np.mean([f[0] for f in fits])), float(np.mean([f[1] for f in fits]))
     h, w = (image.shape[0] // 2) * 2, (image.shape[1] // 2) * 2
     if h < 16 or w < 16:
         raise ValueError(f"noise estimation needs an image of at least 16x16 pixels, got {image.shape}")
-    p, q, r, s = image[0:h:2, 0:w:2], image[0:h:2, 1:w:2], image[1:h:2, 0:w:2], image[1:h:2, 1:w:2]
+    image = image[:h, :w]
+    p, q, r, s = image[0::2, 0::2], image[0::2, 1::2], image[1::2, 0::2], image[1::2, 1::2]
     detail, mean = (p - q - r + s) / 2, (p + q + r + s) / 4
-    smooth = gaussian_filter(mean, 1.0)
-    steep = np.hypot(*np.gradient(smooth))
-    flat = steep <= np.median(steep) + 3 * _robust_std(steep)
-    keep = flat & (mean > 2 / 255) & (mean < 1 - 2 / 255)  # no edges, no clipped values
-    m, d = mean[keep], detail[keep]
+    texture = _texture(image)[0::2, 0::2]
+    keep = (mean > 2 / 255) & (mean < 1 - 2 / 255)  # no clipped values
+    m, d, t = mean[keep], detail[keep], texture[keep]
     if m.size < 50 * bins:
-        raise ValueError(f"too few smooth, unclipped pixels ({4 * m.size}) to estimate Poisson-Gaussian noise")
+        raise ValueError(f"too few unclipped pixels ({4 * m.size}) to estimate Poisson-Gaussian noise")
+    flat = np.zeros(m.size, dtype=bool)
+    for group in np.array_split(np.argsort(m), bins):  # start: at each intensity, the flatter half
+        flat[group[t[group] <= np.median(t[group])]] = True
+    a, b = _fit_variance_line(m[flat], d[flat], bins)
+    limit = _flat_limit()
+    for _ in range(rounds):
+        flat = t < np.maximum(a * m + b, 1e-12) * limit
+        if flat.sum() < 50 * bins:  # too little flat image to say more: keep the last fit
+            break
+        new = _fit_variance_line(m[flat], d[flat], bins)
+        settled = abs(new[0] - a) <= 1e-3 * max(a, 1e-9) and abs(new[1] - b) <= 1e-3 * max(b, 1e-12)
+        a, b = new
+        if settled:
+            break
+    return a, b
+
+
+def _fit_variance_line(m: np.ndarray, d: np.ndarray, bins: int) -> tuple[float, float]:
+    """``(a, b)`` of the line ``a * m + b`` through the trimmed variances of ``d`` in ``bins`` equal-count
+    groups of ``m`` (count-weighted least squares), kept non-negative."""
     edges = np.quantile(m, np.linspace(0, 1, bins + 1))
     means, variances, counts = [], [], []
     for lo, hi in zip(edges[:-1], edges[1:]):
