@@ -66,12 +66,13 @@ def show_card(name: str, *, as_json: bool = False) -> None:
     if as_json:
         out.print_json(card.to_json())
         return
-    params = sum(p.numel() for p in method.denoiser.model.parameters())
+    model = getattr(method.denoiser, "model", None)  # an exported (ONNX) network has a card but no torch module
+    params = f", {sum(p.numel() for p in model.parameters()):,} parameters" if hasattr(model, "parameters") else ""
     args = ", ".join(f"{k}={v}" for k, v in card.arguments.items())
     facts = Table(title=f"{card.name or name}: {card.description or card.architecture}", show_header=False)
     facts.add_column(style="bold")
     facts.add_column(overflow="fold")
-    for key, value in (("network", f"{card.architecture}({args}), {params:,} parameters, {card.channels} "
+    for key, value in (("network", f"{card.architecture}({args}){params}, {card.channels} "
                                    f"channel{'s' * (card.channels > 1)}"),
                        ("noise", f"{card.noise or 'real noisy images'}, noisy inputs "
                                  f"{'clipped' if card.clip else 'not clipped'} in training"),
