@@ -138,8 +138,8 @@ def quality_table(cards: dict) -> str:
             for sigma, r in block["rows"].items():
                 goal = target.get(float(sigma))  # a model without a map is always blind
                 blind = r.get("psnr_blind", None if card.get("takes_sigma") else r["psnr"])
-                verdict = "not measured blind" if blind is None else "met" if blind >= goal else "not met"
-                mark = "" if goal is None else f"{goal:.2f} {verdict}"
+                mark = "" if goal is None else f"{goal:.2f} " + (
+                    "not measured blind" if blind is None else "met" if blind >= goal else "not met")
                 lines.append(f"| `{name}` | {label} ({r['images']}) | {sigma} | {r['psnr']:.2f} | "
                              f"{'—' if blind is None else f'{blind:.2f}'} | {r['ssim']:.4f} | {r['noisy_psnr']:.2f} | "
                              f"{mark} |")
