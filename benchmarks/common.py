@@ -21,6 +21,16 @@ def hardware() -> str:
     return f"{machine_description()}, torch {torch.__version__.split('+')[0]}"
 
 
+def load_note() -> str:
+    """How busy the machine was when a timing began (the 1-minute load average against the core count): an
+    empty string on an idle machine, else a clause that says the times are not an idle machine's."""
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load < 0.5:
+        return ""
+    return (f"; the machine was busy (load average {load:.1f} on {cores} cores when it began), so the times are "
+            "longer than an idle machine's")
+
+
 def cifar10_folders(data: Path) -> tuple[Path, Path]:
     """Extract the CIFAR-10 JPEG copy once; return (train folder, protocol test folder).
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import ROOT, hardware, replace_block, skimage_photos
+from common import ROOT, hardware, load_note, replace_block, skimage_photos
 from noisefree.data import load_dataset
 from noisefree.metrics import psnr
 from noisefree.noise import (
@@ -123,7 +123,7 @@ def main():
             "CBSD68": load_dataset(f"folder:{args.data / 'color' / 'cbsd68'}"),
             "photos": load_dataset(f"folder:{skimage_photos()}")}
     command = "python benchmarks/noise_estimation.py --data ../shared/data"
-    lines = [f"`{command}`, {hardware()}, {torch.get_num_threads()} thread(s).", ""]
+    lines = [f"`{command}`, {hardware()}, {torch.get_num_threads()} thread(s){load_note()}.", ""]
     lines += accuracy(sets, (0, 5, 15, 25, 50))
     lines += [""] + poisson_gaussian(sets["BSD68"], [(0.01, 0.0004), (0.003, 0.0001), (0.001, 0.00005)])
     if args.no_psnr:
