@@ -122,3 +122,23 @@ def test_sigma_of_a_large_image_is_estimated_from_bounded_crops(monkeypatch):
     monkeypatch.setattr(est, "estimate_noise_sigma", lambda im, **kw: (seen.append(im.size), real(im, **kw))[1])
     sigma = est.estimate_noise_sigma_sampled(noisy)
     assert abs(sigma * 255 - 20) < 2 and len(seen) == 16 and max(seen) == 256 * 256
+
+
+def test_small_images_get_a_fit_or_a_reason_and_the_command_keeps_their_sigma(tmp_path):
+    """A 64 x 64 image has too little flat area for 16 intensity groups: the fit uses fewer (it crashed with
+    'zero-size array' before); a 20 x 20 one is too small for any fit, which says so, and `noisefree estimate`
+    still reports its σ."""
+    rng = np.random.default_rng(0)
+    small = np.clip(scene(64) + 0.05 * rng.standard_normal((64, 64)), 0, 1)
+    a, b = estimate_poisson_gaussian(small)
+    assert np.isfinite(a) and np.isfinite(b) and abs(np.sqrt(a * 0.5 + b) - 0.05) < 0.02  # the std at mid-gray
+    tiny = np.clip(0.5 + 0.05 * rng.standard_normal((20, 20)), 0, 1)
+    with pytest.raises(ValueError, match=r"too few unclipped pixels \(400\)"):
+        estimate_poisson_gaussian(tiny)
+    write_image(tmp_path / "tiny.png", tiny)
+    r = CliRunner().invoke(app, ["estimate", str(tmp_path / "tiny.png"), "--json"])
+    rows = json.loads(r.output[r.output.index("["):])
+    assert r.exit_code == 0 and len(rows) == 1 and rows[0]["a"] is None and rows[0]["b"] is None
+    assert abs(rows[0]["sigma_8bit"] - 12.75) < 3 and "no Poisson-Gaussian a, b" in r.output
+    r = CliRunner().invoke(app, ["estimate", str(tmp_path / "tiny.png")])
+    assert r.exit_code == 0 and "—" in r.output and "tiny.png" in r.output

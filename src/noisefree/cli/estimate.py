@@ -43,12 +43,16 @@ def estimate(
                 image, info = read_image(path)
                 planes, label = [image], str(path)
             sigma = float(np.median([estimate_noise_sigma(p, method=method) for p in planes]))
-            a, b = np.median([estimate_poisson_gaussian(p) for p in planes], axis=0).tolist()
         except (ValueError, OSError) as exc:
             err.print(tagged("skipped", "red", str(exc)), highlight=False)
             continue
+        try:  # a, b need more flat image than sigma: an image too small for them keeps its sigma
+            a, b = np.median([estimate_poisson_gaussian(p) for p in planes], axis=0).tolist()
+        except ValueError as exc:
+            err.print(tagged("warning:", "yellow", f"{label}: no Poisson-Gaussian a, b: {exc}"), highlight=False)
+            a = b = None
         rows.append({"file": label, "bits": info.dtype, "sigma": sigma, "sigma_8bit": sigma * 255, "a": a,
-                     "b": b, "read_noise_8bit": b ** 0.5 * 255})
+                     "b": b, "read_noise_8bit": None if b is None else b ** 0.5 * 255})
     if not rows and not as_json:
         err.print(tagged("error:", "bold red", "no image could be read; nothing estimated"), highlight=False)
         raise typer.Exit(1)
@@ -59,8 +63,8 @@ def estimate(
         for col in ("file", "σ (8-bit)", "σ [0, 1]", "a", "b", "√b (8-bit)"):
             table.add_column(col, overflow="fold", justify="left" if col == "file" else "right")
         for r in rows:
-            table.add_row(r["file"], f"{r['sigma_8bit']:.2f}", f"{r['sigma']:.4f}", f"{r['a']:.3g}", f"{r['b']:.3g}",
-                          f"{r['read_noise_8bit']:.2f}")
+            fit = ("—",) * 3 if r["a"] is None else (f"{r['a']:.3g}", f"{r['b']:.3g}", f"{r['read_noise_8bit']:.2f}")
+            table.add_row(r["file"], f"{r['sigma_8bit']:.2f}", f"{r['sigma']:.4f}", *fit)
         out.print(table)
         how = ("measured where the image has no texture (after Liu, Tanaka & Okutomi 2013)" if method == "weak-texture"
                else "wavelet median-absolute-deviation estimate (Donoho & Johnstone 1994)")

@@ -132,7 +132,7 @@ def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16, rounds: int 
     texture = _texture(image)[0::2, 0::2]
     keep = (mean > 2 / 255) & (mean < 1 - 2 / 255)  # no clipped values
     m, d, t = mean[keep], detail[keep], texture[keep]
-    if m.size < 50 * bins:
+    if m.size < 4 * _GROUP:  # the first fit takes half of them, in at least two groups
         raise ValueError(f"too few unclipped pixels ({4 * m.size}) to estimate Poisson-Gaussian noise")
     flat = np.zeros(m.size, dtype=bool)
     for group in np.array_split(np.argsort(m), bins):  # start: at each intensity, the flatter half
@@ -141,7 +141,7 @@ def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16, rounds: int 
     limit = _flat_limit()
     for _ in range(rounds):
         flat = t < np.maximum(a * m + b, 1e-12) * limit
-        if flat.sum() < 50 * bins:  # too little flat image to say more: keep the last fit
+        if flat.sum() < 2 * _GROUP:  # too little flat image to say more: keep the last fit
             break
         new = _fit_variance_line(m[flat], d[flat], bins)
         settled = abs(new[0] - a) <= 1e-3 * max(a, 1e-9) and abs(new[1] - b) <= 1e-3 * max(b, 1e-12)
@@ -153,12 +153,17 @@ def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16, rounds: int 
 
 def _fit_variance_line(m: np.ndarray, d: np.ndarray, bins: int) -> tuple[float, float]:
     """``(a, b)`` of the line ``a * m + b`` through the trimmed variances of ``d`` in ``bins`` equal-count
-    groups of ``m`` (count-weighted least squares), kept non-negative."""
+    groups of ``m`` (fewer where there are under 50 blocks a group; count-weighted least squares), kept
+    non-negative."""
+    bins = min(bins, m.size // _GROUP)
+    if bins < 2:
+        raise ValueError(f"too few flat, unclipped pixels ({4 * m.size}) to fit Poisson-Gaussian noise: it needs "
+                         f"{4 * 2 * _GROUP}; use a larger image")
     edges = np.quantile(m, np.linspace(0, 1, bins + 1))
     means, variances, counts = [], [], []
     for lo, hi in zip(edges[:-1], edges[1:]):
         sel = (m >= lo) & (m <= hi)
-        if sel.sum() < 50:
+        if sel.sum() < _GROUP:
             continue
         dd = d[sel]
         centre, scale = np.median(dd), _robust_std(dd)
@@ -167,6 +172,8 @@ def _fit_variance_line(m: np.ndarray, d: np.ndarray, bins: int) -> tuple[float, 
         variances.append(dd[inside].var() / _TRIM_3_5)
         counts.append(inside.sum())
     x, v, wt = np.array(means), np.array(variances), np.array(counts, dtype=np.float64)
+    if x.size == 0:  # every group was one repeated intensity value
+        raise ValueError(f"too few distinct intensities among {4 * m.size} flat pixels to fit Poisson-Gaussian noise")
     a, b = np.polyfit(x, v, 1, w=np.sqrt(wt)) if np.ptp(x) > 1e-6 else (0.0, float(np.average(v, weights=wt)))
     if a < 0:  # no signal dependence measurable: all of it is read noise
         a, b = 0.0, float(np.average(v, weights=wt))
@@ -175,6 +182,7 @@ def _fit_variance_line(m: np.ndarray, d: np.ndarray, bins: int) -> tuple[float, 
     return float(a), float(b)
 
 
+_GROUP = 50  # blocks a group of equal intensity needs for its variance
 _TRIM_3_5 = 0.993888  # variance of a standard normal truncated to |z| <= 3.5 (scipy.stats.truncnorm(-3.5, 3.5).var())
 
 
