@@ -112,9 +112,9 @@ def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16, rounds: int 
     the image has no texture. Here: non-overlapping 2x2 blocks give the Haar diagonal detail
     ``(p - q - r + s) / 2`` (zero for any locally linear signal; variance ``a * m + b``) and the block mean
     ``m``. Blocks are binned by ``m`` into ``bins`` equal-count groups (fewer where a group would hold under
-    50 blocks: a small image gets a coarser fit, and one with under 800 unclipped pixels none); each group's variance is a trimmed one
-    (values beyond 3.5 robust deviations dropped, corrected for the trimming), and a count-weighted
-    least-squares line through them, kept non-negative, gives ``a`` and ``b``. Which blocks: as in
+    50 blocks: a small image gets a coarser fit, and one with under 800 unclipped pixels none); each group's
+    variance is a trimmed one (values beyond 3.5 robust deviations dropped, corrected for the trimming), and a
+    count-weighted least-squares line through them, kept non-negative, gives ``a`` and ``b``. Which blocks: as in
     :func:`estimate_noise_sigma`'s weak-texture method, those whose gradient energy over a 7 x 7 window stays
     below what noise of the fitted variance ``a * m + b`` reaches 0.1 % of the time, refitted until the line
     settles (the first fit: the flatter half at each intensity). Blocks at the ends of the range (within
