@@ -83,3 +83,41 @@ def test_estimate_sigma_evaluates_blind(image_folder, tmp_path):
         scores[summary["sigma_source"]] = summary["psnr_mean"]
     assert set(scores) == {"given", "estimated"} and scores["given"] != scores["estimated"]
     assert abs(scores["given"] - scores["estimated"]) < 1.0  # the estimate is close to 25
+
+
+def test_data_that_holds_training_images_is_scored_with_a_warning(image_folder, tmp_path):
+    """What the user asks for is evaluated, but data that may include the model's training images says so
+    (once per command) and is not called held out; held-out data says nothing."""
+    import warnings
+    from types import SimpleNamespace
+
+    import noisefree as nf
+    from noisefree.config import RunConfig
+    from noisefree.evaluation import default_data
+
+    mnist = resolve("mnist")  # trained on mnist test 0:8000
+    with pytest.warns(UserWarning, match=r"mnist test 0:20 may include images mnist trained on \(mnist test 0:8000\)"):
+        data = default_data(mnist, "mnist", subset="0:20")
+    assert data["subset"] == "0:20" and not data["held_out"]
+    with pytest.warns(UserWarning, match="mnist test may include"):  # all 10,000 digits
+        default_data(mnist, "mnist", dataset="mnist")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert default_data(mnist, "mnist", subset="8000:8100")["held_out"]
+        assert not default_data(mnist, "mnist", dataset="mnist", split="train")["held_out"]  # other split: fine
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text(f"dataset: folder:{image_folder}\n")
+    folder_model = SimpleNamespace(card=object(), path=tmp_path / "run")
+    with pytest.warns(UserWarning, match=r"images/\.\./images may include images m trained on \(folder:"):
+        default_data(folder_model, "m", dataset=f"folder:{image_folder}/../images")  # the same folder
+
+    run = nf.train(RunConfig(dataset="digits", subset="0:320", model="dncnn", model_args={"depth": 3, "width": 8},
+                             noise="gaussian:0.2", epochs=1, batch_size=32, eval_images=16, device="cpu"),
+                   out=tmp_path / "runs", quiet=True)
+    r = runner.invoke(app, ["evaluate", str(run), "--dataset", "digits", "--split", "train", "--subset", "0:8",
+                            "--sigma", "0.1,0.2", "-o", str(tmp_path / "e1"), "-q"])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("may include images") == 1 and "digits train 0:8 may include" in r.output
+    r = runner.invoke(app, ["evaluate", str(run), "--dataset", "digits", "--subset", "0:8", "--sigma", "0.1",
+                            "-o", str(tmp_path / "e2"), "-q"])  # the test split: held out
+    assert r.exit_code == 0 and "may include" not in r.output

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,15 +122,45 @@ def training_noise(card) -> str:
 def default_data(method, model: str, *, dataset: str | None = None, split: str | None = None,
                  subset: str | None = None, data_root=None) -> dict:
     """The data to evaluate ``method`` (a resolved method named ``model``) on, as ``load_dataset`` arguments
-    plus ``held_out`` (True where they were defaulted by :func:`held_out_data`). What is given is kept; without
-    a dataset, a model with a card gets the held-out part of its training data, any other method ``digits``."""
+    plus ``held_out`` (True where they were defaulted by :func:`held_out_data` and nothing given brought back
+    images the model trained on). What is given is kept; without a dataset, a model with a card gets the
+    held-out part of its training data, any other method ``digits``. Data that may include the model's own
+    training images (e.g. ``--subset 0:20`` of the digits the shipped ``mnist`` trained on, or its training
+    folder) is evaluated as asked, with a warning that the scores overstate the model."""
+    config = training_config(method.path, method.card) if method.card is not None else None
     held = dataset is None and method.card is not None
     if held:  # never default to images the model trained on
-        part = held_out_data(training_config(method.path, method.card), model=model, card=method.card)
+        part = held_out_data(config, model=model, card=method.card)
         dataset, split = part["dataset"], split or part["split"]
         subset, data_root = subset or part["subset"], data_root or part["data_root"]
-    return {"dataset": dataset or "digits", "split": split or "test", "subset": subset, "data_root": data_root,
-            "held_out": held}
+    dataset, split = dataset or "digits", split or "test"
+    if _includes_training_images(config, dataset, split, subset):
+        held = False
+        part = dataset + ("" if dataset.startswith("folder:") else f" {split}") + (f" {subset}" if subset else "")
+        warnings.warn(f"{part} may include images {model} trained on ({_training_part(config)}): its scores there "
+                      "overstate it; give held-out images (--dataset, --subset) for a fair score", UserWarning,
+                      stacklevel=2)
+    return {"dataset": dataset, "split": split, "subset": subset, "data_root": data_root, "held_out": held}
+
+
+def _includes_training_images(config: dict | None, dataset: str, split: str, subset: str | None) -> bool:
+    """Whether ``dataset`` (``split``, ``subset``) can hold images of the training data in ``config``: the same
+    folder, or the same split of the same named dataset with subsets that meet."""
+    if config is None:
+        return False
+    trained = config["dataset"]
+    if trained.startswith("folder:") or dataset.startswith("folder:"):
+        same = dataset.startswith("folder:") and trained.startswith("folder:")
+        return same and Path(dataset[7:]).expanduser().resolve() == Path(trained[7:]).expanduser().resolve()
+    return dataset == trained and split == config.get("split", "train") and _overlap(config.get("subset"), subset)
+
+
+def _training_part(config: dict) -> str:
+    """What a model trained on, in words: ``mnist test 0:8000``, ``folder:train400``."""
+    if config["dataset"].startswith("folder:"):
+        return config["dataset"]
+    return f"{config['dataset']} {config.get('split', 'train')}" + (f" {config['subset']}" if config.get("subset")
+                                                                     else "")
 
 
 def held_out_data(config: dict | None, *, model: str, card=None) -> dict:

@@ -22,15 +22,23 @@ PRECISION_HELP = ("networks: float32 (exact) | bf16 (autocast: about twice as fa
 
 def friendly(fn):
     """Known errors become one red line naming the problem (exit 1), not a traceback; warnings one yellow line,
-    without the source line Python would print."""
+    without the source line Python would print, each text once per command (the same check may run at each
+    level of ``--sigma 15,25,50``)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from pydantic import ValidationError
 
+        shown = set()
+
+        def show_once(message, category, *_args, **_kwargs):
+            if (category, str(message)) not in shown:
+                shown.add((category, str(message)))
+                _show_warning(message, category)
+
         try:
             with warnings.catch_warnings():
-                warnings.showwarning = _show_warning
+                warnings.showwarning = show_once
                 return fn(*args, **kwargs)
         except typer.Exit:  # click's Exit is a RuntimeError: let it through untouched
             raise
@@ -44,7 +52,7 @@ def friendly(fn):
     return wrapper
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(message, category) -> None:
     kind = "" if category is UserWarning else f"{category.__name__}: "
     err.print(tagged("warning:", "yellow", f"{kind}{message}"), highlight=False, soft_wrap=True)
 
