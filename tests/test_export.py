@@ -70,6 +70,8 @@ def test_batchnorm_network_exports_folded_and_denoise_runs_through_onnxruntime(t
     assert out.shape == (40, 52) and info.dtype == "uint16"
     expected = nf.load(ckpt)(read_image(tmp_path / "in" / "a.png")[0])
     assert np.abs(out - np.clip(expected, 0, 1)).max() <= 1 / 65535 + 1e-6
+    with pytest.warns(UserWarning, match="takes no noise level; sigma=0.1 is ignored"):  # blind, as in PyTorch
+        nf.load(tmp_path / "d.onnx")(smooth_image(40, 52), sigma=0.1)
 
 
 def test_fixed_size_models_export_at_their_size_and_classical_methods_are_refused(tmp_path):

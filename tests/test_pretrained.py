@@ -76,6 +76,14 @@ def test_a_blind_model_ignores_sigma_and_says_so(tmp_path):
     assert not den.takes_sigma
     with pytest.warns(UserWarning, match="cifar10 takes no noise level"):
         den(smooth_image(32, 32, channels=3), sigma=0.1)
+    import warnings
+
+    with warnings.catch_warnings(record=True) as seen:  # wrapped: one warning, in the wrapper's name
+        warnings.simplefilter("always")
+        nf.load("x8:cifar10")(smooth_image(32, 32, channels=3), sigma=0.1)
+        nf.load("vst:median")(smooth_image(32, 32), sigma=0.1)  # the transform sets the level
+    assert [str(w.message).split(";")[0] for w in seen] == ["x8:cifar10 takes no noise level",
+                                                            "vst+median takes no noise level"]
     for i in range(2):
         write_image(tmp_path / "in" / f"{i}.png", smooth_image(32, 32, channels=3, seed=i), dtype="uint8")
     r = CliRunner().invoke(app, ["denoise", "cifar10", str(tmp_path / "in"), "--sigma", "0.1",

@@ -93,7 +93,8 @@ def tiled(fn, x: torch.Tensor, *, tile: int, overlap: int, progress: Callable[[i
 
 class Denoiser:
     """Base class. ``channels`` is what the method was made for (None: any); ``takes_sigma`` says whether it
-    uses the noise level it is given (evaluations give a protocol's known σ only to methods that do)."""
+    uses the noise level it is given (evaluations give a protocol's known σ only to methods that do). A σ given
+    to one that does not is ignored with a warning, once per denoiser."""
 
     name: str = "denoiser"
     channels: int | None = None
@@ -106,6 +107,10 @@ class Denoiser:
         raise NotImplementedError
 
     def __call__(self, noisy, sigma: float | None = None):
+        if sigma is not None and not self.takes_sigma and not getattr(self, "_warned_sigma", False):
+            self._warned_sigma = True  # once per denoiser: a folder of images gives one warning, not one each
+            warnings.warn(f"{self.name} takes no noise level; sigma={_fmt(sigma)} is ignored (it denoises "
+                          "blindly)", UserWarning, stacklevel=2)
         if isinstance(noisy, (list, tuple)):
             return self._call_many(list(noisy), sigma)
         x, restore = _as_batch(noisy)
@@ -190,7 +195,6 @@ class NetworkDenoiser(Denoiser):
         self.batch_size = batch_size
         self.tile, self.overlap, self.tile_pixels = tile, overlap, tile_pixels
         self.tile_batch: int | None = None  # tiles per network call; None: 4 on CUDA, 1 elsewhere (memory)
-        self._warned_sigma = False
 
     @property
     def device(self) -> torch.device:
@@ -212,11 +216,6 @@ class NetworkDenoiser(Denoiser):
     @torch.inference_mode()
     def denoise_batch(self, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
         self.spec.check_size(*x.shape[-2:])
-        if not self.card.takes_sigma and sigma is not None and not self._warned_sigma:
-            self._warned_sigma = True
-            warnings.warn(f"{self.name} takes no noise level; sigma={_fmt(sigma)} is ignored (it denoises "
-                          "blindly)", UserWarning, stacklevel=3)
-
         bf16 = _check_precision(self.precision) == "bf16"
 
         def run(t, s):
