@@ -21,8 +21,8 @@ def estimate_noise_sigma(image: np.ndarray, *, method: str = "weak-texture") -> 
       (1996; 1/6 of it for white noise) over the other pixels re-estimates s, and the selection is repeated
       until s settles. Pixels next to the image's extreme values are left out (clipped noise is not noise).
       The selection follows Liu, Tanaka & Okutomi, "Single-image noise level estimation for blind denoising",
-      IEEE TIP 22(12), 2013. On BSD68 at sigma 15 it reads 15.05 +- 0.21 where the wavelet estimate reads
-      16.13 +- 1.18 (``benchmarks/noise_estimation.py``): texture does not pass for noise.
+      IEEE TIP 22(12), 2013. On BSD68 at sigma 15 it reads 15.05 +- 0.20 where the wavelet estimate reads
+      16.14 +- 1.16 (``benchmarks/noise_estimation.py``): texture does not pass for noise.
     - ``"wavelet"``: Donoho & Johnstone's (1994) median absolute deviation of the finest diagonal wavelet
       coefficients / 0.6745 (``skimage.restoration.estimate_sigma``), which reads texture as noise.
     """
