@@ -136,10 +136,10 @@ def default_data(method, model: str, *, dataset: str | None = None, split: str |
     dataset, split = dataset or "digits", split or "test"
     if _includes_training_images(config, dataset, split, subset):
         held = False
-        part = dataset + ("" if dataset.startswith("folder:") else f" {split}") + (f" {subset}" if subset else "")
-        warnings.warn(f"{part} may include images {model} trained on ({_training_part(config)}): its scores there "
-                      "overstate it; give held-out images (--dataset, --subset) for a fair score", UserWarning,
-                      stacklevel=2)
+        trained = _describe(config["dataset"], config.get("split", "train"), config.get("subset"))
+        warnings.warn(f"{_describe(dataset, split, subset)} may include images {model} trained on ({trained}): its "
+                      "scores there overstate it; give held-out images (--dataset, --subset) for a fair score",
+                      UserWarning, stacklevel=2)
     return {"dataset": dataset, "split": split, "subset": subset, "data_root": data_root, "held_out": held}
 
 
@@ -155,12 +155,9 @@ def _includes_training_images(config: dict | None, dataset: str, split: str, sub
     return dataset == trained and split == config.get("split", "train") and _overlap(config.get("subset"), subset)
 
 
-def _training_part(config: dict) -> str:
-    """What a model trained on, in words: ``mnist test 0:8000``, ``folder:train400``."""
-    if config["dataset"].startswith("folder:"):
-        return config["dataset"]
-    return f"{config['dataset']} {config.get('split', 'train')}" + (f" {config['subset']}" if config.get("subset")
-                                                                     else "")
+def _describe(dataset: str, split: str, subset: str | None) -> str:
+    """Data in words: ``mnist test 0:8000``, ``folder:train400 0:20`` (a folder has no splits)."""
+    return dataset + ("" if dataset.startswith("folder:") else f" {split}") + (f" {subset}" if subset else "")
 
 
 def held_out_data(config: dict | None, *, model: str, card=None) -> dict:
@@ -180,8 +177,7 @@ def held_out_data(config: dict | None, *, model: str, card=None) -> dict:
     trained = config["dataset"]
     dataset = config.get("eval_dataset") or trained
     split, subset = config.get("eval_split", "test"), config.get("eval_subset")
-    if dataset == trained and (dataset.startswith("folder:") or (
-            split == config.get("split", "train") and _overlap(config.get("subset"), subset))):
+    if _includes_training_images(config, dataset, split, subset):
         commands = _benchmark_commands(card)
         hint = f", e.g. `{commands[0]}`" if commands else ""
         raise ValueError(f"{model} was trained on {trained}{'' if dataset.startswith('folder:') else f' ({split})'}"
