@@ -180,3 +180,16 @@ def test_a_sigma_on_the_other_protocols_scale_is_refused_with_both_readings(tmp_
 def test_an_impossible_port_is_refused_before_serving():
     r = run("serve", "--port", "99999")
     assert r.exit_code == 2 and "--port" in r.output
+
+
+def test_a_crop_larger_than_a_training_image_is_refused_before_training(tmp_path, monkeypatch):
+    """Refused at set-up with the image and the largest crop that fits, not in the first epoch."""
+    monkeypatch.chdir(tmp_path)
+    for i in range(5):
+        write_image(tmp_path / "imgs" / f"big{i}.png", smooth_image(40, 48), dtype="uint8")
+    write_image(tmp_path / "imgs" / "small.png", smooth_image(24, 30), dtype="uint8")
+    r = run("train", "--dataset", "folder:imgs", "--patch-size", "32", "--val-fraction", "0.2", "--epochs", "1",
+            "--model", "dncnn", "--out", "runs", "-q")
+    assert r.exit_code == 1, r.output
+    assert "small.png: 24x30 is smaller than --patch-size 32" in r.output and "lower it to 24" in r.output
+    assert not list((tmp_path / "runs").glob("*"))  # nothing was trained, so no run folder is left

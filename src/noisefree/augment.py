@@ -52,6 +52,17 @@ def rescaled(images: ImageSet, scales: list[float], *, min_size: int | None = No
                     np.asarray(index, dtype=np.int64), files)
 
 
+def check_crops_fit(images: ImageSet, patch_size: int) -> None:
+    """Refuse a crop size larger than the smallest image, naming that image and the largest size that fits."""
+    sizes = images.sizes
+    i = min(range(len(sizes)), key=lambda k: min(sizes[k]))
+    h, w = sizes[i]
+    if min(h, w) < patch_size:
+        name = images.files[i] if images.files else f"image {int(images.index[i])}"
+        raise ValueError(f"{name}: {h}x{w} is smaller than --patch-size {patch_size}, the training crops' size: "
+                         f"lower it to {min(h, w)} or less (the image's shorter side) or leave the image out")
+
+
 def epoch_images(views: ImageSet | list[ImageSet], *, patch_size: int | None, per_image: int,
                  generator: torch.Generator) -> tuple[list[torch.Tensor], torch.Tensor]:
     """The images of one epoch for each view, (N, C, H, W) in their stored dtype: the stacked sets

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from . import __version__
-from .augment import dihedral, epoch_images, rescaled, saturate
+from .augment import check_crops_fit, dihedral, epoch_images, rescaled, saturate
 from .card import ModelCard
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import RunConfig
@@ -246,6 +246,8 @@ def _split(full: ImageSet, config: RunConfig) -> tuple[ImageSet, ImageSet]:
     shipped model's replacement) is chosen on the same mix of scales the network trains on."""
     train_set, val_set = full.split(config.val_fraction, seed=config.seed)
     if config.scales == [1.0]:
+        if config.patch_size:  # refused now, before any epoch (rescaled checks every scale)
+            check_crops_fit(train_set, config.patch_size)
         return train_set, val_set
     return rescaled(train_set, config.scales, min_size=config.patch_size), rescaled(val_set, config.scales)
 
