@@ -7,7 +7,8 @@ Part 1: each estimator of `noisefree.noise.estimate_noise_sigma` (`weak-texture`
 `wavelet`) on BSD68, Set12, CBSD68 and scikit-image's four colour photos with Gaussian noise of σ 0, 5, 15,
 25 and 50 (8-bit scale, the standard protocol's noise: seeded per image, not clipped): the mean and the
 standard deviation over images of the estimate, and the seconds per megapixel; and
-`estimate_poisson_gaussian` on BSD68 with Poisson-Gaussian noise of three strengths.
+`estimate_poisson_gaussian` on BSD68 with Poisson-Gaussian noise of three strengths, not clipped, and
+clipped to [0, 1] (two of them, and Gaussian noise of σ 25).
 
 Part 2: the shipped noise-map models `gray-blind` (BSD68) and `color-blind` (CBSD68, photos) at σ 15, 25,
 50, given the true σ (as the pretrained-quality table does, and as FFDNet's published numbers are) and blind,
@@ -29,6 +30,7 @@ from noisefree.data import load_dataset
 from noisefree.metrics import psnr
 from noisefree.noise import (
     ESTIMATORS,
+    Gaussian,
     PoissonGaussian,
     estimate_noise_sigma_sampled,
     estimate_poisson_gaussian,
@@ -74,20 +76,22 @@ def accuracy(sets: dict, sigmas) -> list[str]:
 
 
 def poisson_gaussian(images, settings) -> list[str]:
-    """`estimate_poisson_gaussian` on each image of ``images`` with Poisson-Gaussian noise of each (a, b)."""
-    lines = ["| images | true a, b | a: median [10th, 90th percentile] | b: median [10th, 90th percentile] |",
-             "|---|---|---|---|"]
-    for a, b in settings:
+    """`estimate_poisson_gaussian` on each image of ``images`` with Poisson-Gaussian noise of each (a, b, clip)."""
+    lines = ["| images | true a, b | noise clipped to [0, 1] | a: median [10th, 90th percentile] "
+             "| b: median [10th, 90th percentile] |", "|---|---|---|---|---|"]
+    for a, b, clip in settings:
         fits = []
         for i in range(len(images)):
             clean = images.image(i)
-            noisy, _ = eval_noisy(clean, PoissonGaussian(a, b), [int(images.index[i])], clip=False)
+            noise = PoissonGaussian(a, b) if a else Gaussian(np.sqrt(b))
+            noisy, _ = eval_noisy(clean, noise, [int(images.index[i])], clip=clip)
             fits.append(estimate_poisson_gaussian(plane(noisy.float()).astype(np.float64)))
         fa, fb = np.array(fits).T
-        lines.append(f"| BSD68 ({len(images)}) | {a:g}, {b:g} | " + " | ".join(
+        lines.append(f"| BSD68 ({len(images)}) | {a:g}, {b:.3g} | {'yes' if clip else 'no'} | " + " | ".join(
             f"{np.median(v):.3g} [{np.percentile(v, 10):.3g}, {np.percentile(v, 90):.3g}]" for v in (fa, fb)) + " |")
         print(lines[-1], flush=True)
-    return lines + ["", "Poisson-Gaussian fits ([0, 1] scale, noise variance a·x + b; noise not clipped)."]
+    return lines + ["", "Poisson-Gaussian fits ([0, 1] scale, noise variance a·x + b). With a = 0 the noise is "
+                        "Gaussian (b = (25/255)²): clipped, it must not pass for shot noise."]
 
 
 def blind_psnr(models: dict, sets: dict, sigmas) -> list[str]:
@@ -125,7 +129,9 @@ def main():
     command = "python benchmarks/noise_estimation.py --data ../shared/data"
     lines = [f"`{command}`, {hardware()}, {torch.get_num_threads()} thread(s){load_note()}.", ""]
     lines += accuracy(sets, (0, 5, 15, 25, 50))
-    lines += [""] + poisson_gaussian(sets["BSD68"], [(0.01, 0.0004), (0.003, 0.0001), (0.001, 0.00005)])
+    lines += [""] + poisson_gaussian(sets["BSD68"], [(0.01, 0.0004, False), (0.003, 0.0001, False),
+                                                     (0.001, 0.00005, False), (0.01, 0.0004, True),
+                                                     (0.003, 0.0001, True), (0.0, (25 / 255) ** 2, True)])
     if args.no_psnr:
         return
     lines += [""] + blind_psnr({"gray-blind": ["BSD68"], "color-blind": ["CBSD68", "photos"]}, sets, (15, 25, 50))

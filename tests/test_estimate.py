@@ -142,3 +142,17 @@ def test_small_images_get_a_fit_or_a_reason_and_the_command_keeps_their_sigma(tm
     assert abs(rows[0]["sigma_8bit"] - 12.75) < 3 and "no Poisson-Gaussian a, b" in r.output
     r = CliRunner().invoke(app, ["estimate", str(tmp_path / "tiny.png")])
     assert r.exit_code == 0 and "—" in r.output and "tiny.png" in r.output
+
+
+@pytest.mark.parametrize("a,b", [(0.0, (25 / 255) ** 2), (0.01, 0.0004)])
+def test_clipped_noise_is_not_read_as_shot_noise(a, b):
+    """Noise clipped to [0, 1], as in 8-bit photographs, has less variance near black and white; the fit models
+    the clipping (a straight line read Gaussian noise of std 25 here as shot noise, a = 0.0035)."""
+    clean = np.clip((scene() - 0.02) / 0.96, 0, 1)  # from black to white
+    rng = np.random.default_rng(0)
+    noisy = np.clip(clean + np.sqrt(a * clean + b) * rng.standard_normal(clean.shape), 0, 1)
+    ea, eb = estimate_poisson_gaussian(noisy)
+    if a == 0:
+        assert ea < 0.02 * b and abs(eb - b) < 0.05 * b, (ea, eb)
+    else:
+        assert abs(ea - a) < 0.15 * a and abs(eb - b) < 0.25 * b, (ea, eb)

@@ -104,21 +104,27 @@ def estimate_noise_sigma_sampled(image: np.ndarray, *, crop: int = 256, crops: i
 
 def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16, rounds: int = 10) -> tuple[float, float]:
     """Poisson-Gaussian parameters ``(a, b)`` of one image on the [0, 1] scale: noise variance ``a * x + b``
-    at intensity ``x`` (``a``: shot noise, the inverse photon count at full scale; ``b``: read-noise variance).
+    at intensity ``x`` before any clipping (``a``: shot noise, the inverse photon count at full scale; ``b``:
+    read-noise variance).
 
     After Foi, Trimeche, Katkovnik & Egiazarian, "Practical Poissonian-Gaussian noise modeling and fitting for
     single-image raw-data", IEEE Trans. Image Process. 17(10), 2008: the finest-scale wavelet detail holds the
     noise and the approximation holds the local mean, so one regresses the detail's variance on the mean where
     the image has no texture. Here: non-overlapping 2x2 blocks give the Haar diagonal detail
-    ``(p - q - r + s) / 2`` (zero for any locally linear signal; variance ``a * m + b``) and the block mean
-    ``m``. Blocks are binned by ``m`` into ``bins`` equal-count groups (fewer where a group would hold under
-    50 blocks: a small image gets a coarser fit, and one with under 800 unclipped pixels none); each group's
-    variance is a trimmed one (values beyond 3.5 robust deviations dropped, corrected for the trimming), and a
-    count-weighted least-squares line through them, kept non-negative, gives ``a`` and ``b``. Which blocks: as in
-    :func:`estimate_noise_sigma`'s weak-texture method, those whose gradient energy over a 7 x 7 window stays
-    below what noise of the fitted variance ``a * m + b`` reaches 0.1 % of the time, refitted until the line
-    settles (the first fit: the flatter half at each intensity). Blocks at the ends of the range (within
-    2/255 of 0 or 1) are left out as clipped. Color images: the mean over channels.
+    ``(p - q - r + s) / 2`` (zero for any locally linear signal; variance that of one pixel's noise) and the
+    block mean ``m``. Blocks are binned by ``m`` into ``bins`` equal-count groups (fewer where a group would
+    hold under 50 blocks: a small image gets a coarser fit, and one with under 800 unclipped pixels none); each
+    group's variance is a trimmed one (values beyond 3.5 robust deviations dropped, corrected for the
+    trimming). ``(a, b) >= 0`` minimise the groups' squared relative errors, weighted by their block counts.
+
+    Clipping: an image holding exact zeros (ones) is taken as clipped there, as 8-bit photographs and most
+    camera files are. Clipped noise has less variance near the ends of the range, which a straight line would
+    read as shot noise; as in Foi et al., the fit then models each group's mean and variance as those of the
+    clipped normal law. Blocks within 2/255 of 0 or 1 are left out either way.
+
+    Which blocks: as in :func:`estimate_noise_sigma`'s weak-texture method, those whose gradient energy over a
+    7 x 7 window stays below what noise of the fitted variance reaches 0.1 % of the time, refitted until the
+    fit settles (the first fit: the flatter half at each intensity). Color images: the mean over channels.
     """
     image = np.asarray(image, dtype=np.float64)
     if image.ndim == 3:
@@ -128,23 +134,24 @@ def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16, rounds: int 
     if h < 16 or w < 16:
         raise ValueError(f"noise estimation needs an image of at least 16x16 pixels, got {image.shape}")
     image = image[:h, :w]
+    clip = (0.0 if image.min() == 0.0 else None, 1.0 if image.max() == 1.0 else None)
     p, q, r, s = image[0::2, 0::2], image[0::2, 1::2], image[1::2, 0::2], image[1::2, 1::2]
     detail, mean = (p - q - r + s) / 2, (p + q + r + s) / 4
     texture = _texture(image)[0::2, 0::2]
-    keep = (mean > 2 / 255) & (mean < 1 - 2 / 255)  # no clipped values
+    keep = (mean > 2 / 255) & (mean < 1 - 2 / 255)  # nearly all clipped: no information
     m, d, t = mean[keep], detail[keep], texture[keep]
     if m.size < 4 * _GROUP:  # the first fit takes half of them, in at least two groups
         raise ValueError(f"too few unclipped pixels ({4 * m.size}) to estimate Poisson-Gaussian noise")
     flat = np.zeros(m.size, dtype=bool)
     for group in np.array_split(np.argsort(m), bins):  # start: at each intensity, the flatter half
         flat[group[t[group] <= np.median(t[group])]] = True
-    a, b = _fit_variance_line(m[flat], d[flat], bins)
+    a, b = _fit_variance(m[flat], d[flat], bins, clip)
     limit = _flat_limit()
     for _ in range(rounds):
-        flat = t < np.maximum(a * m + b, 1e-12) * limit
+        flat = t < np.maximum(_noise_variance(m, a, b, clip=clip), 1e-12) * limit
         if flat.sum() < 2 * _GROUP:  # too little flat image to say more: keep the last fit
             break
-        new = _fit_variance_line(m[flat], d[flat], bins)
+        new = _fit_variance(m[flat], d[flat], bins, clip)
         settled = abs(new[0] - a) <= 1e-3 * max(a, 1e-9) and abs(new[1] - b) <= 1e-3 * max(b, 1e-12)
         a, b = new
         if settled:
@@ -152,10 +159,49 @@ def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16, rounds: int 
     return a, b
 
 
-def _fit_variance_line(m: np.ndarray, d: np.ndarray, bins: int) -> tuple[float, float]:
-    """``(a, b)`` of the line ``a * m + b`` through the trimmed variances of ``d`` in ``bins`` equal-count
-    groups of ``m`` (fewer where there are under 50 blocks a group; count-weighted least squares), kept
-    non-negative."""
+def _noise_variance(mean: np.ndarray, a: float, b: float, *, clip: tuple[float | None, float | None] = (None, None)
+                   ) -> np.ndarray:
+    """The noise variance at observed mean intensity ``mean`` of Poisson-Gaussian noise ``(a, b)``: ``a * mean +
+    b``, or, with ``clip`` bounds (lower, upper; None: unclipped), that of the clipped normal law whose clipped
+    mean is ``mean``."""
+    mean = np.asarray(mean, dtype=np.float64)
+    if clip == (None, None):
+        return a * mean + b
+    y = _LEVELS  # true intensities; the clipped mean grows with y, so it is interpolated back
+    m1, var = _clipped_moments(y, np.sqrt(np.maximum(a * y + b, 1e-14)), *clip)
+    return np.interp(mean, m1, var)
+
+
+_LEVELS = np.linspace(-0.5, 1.5, 4001)
+
+
+def _clipped_moments(y: np.ndarray, s: np.ndarray, lo: float | None, hi: float | None) -> tuple[np.ndarray, ...]:
+    """Mean and variance of ``clip(y + s * n, lo, hi)`` for standard normal ``n`` (a bound of None: none)."""
+    from scipy.special import ndtr
+
+    def pdf(z):
+        return np.exp(-z * z / 2) / np.sqrt(2 * np.pi)
+
+    below, above = (0.0, 0.0, 0.0), (1.0, 0.0, 0.0)  # (P(z < bound), density at bound, bound) without a bound
+    if lo is not None:
+        z = (lo - y) / s
+        below = (ndtr(z), pdf(z), lo)
+    if hi is not None:
+        z = (hi - y) / s
+        above = (ndtr(z), pdf(z), hi)
+    (f_lo, p_lo, lo_), (f_hi, p_hi, hi_) = below, above
+    inside = f_hi - f_lo
+    m1 = lo_ * f_lo + hi_ * (1 - f_hi) + y * inside + s * (p_lo - p_hi)
+    m2 = lo_ ** 2 * f_lo + hi_ ** 2 * (1 - f_hi) + (y * y + s * s) * inside + s * ((y + lo_) * p_lo - (y + hi_) * p_hi)
+    return m1, np.maximum(m2 - m1 * m1, 0.0)
+
+
+def _fit_variance(m: np.ndarray, d: np.ndarray, bins: int, clip) -> tuple[float, float]:
+    """``(a, b) >= 0`` of :func:`_noise_variance` through the trimmed variances of ``d`` in ``bins`` equal-count
+    groups of ``m`` (fewer where there are under 50 blocks a group): least squares of the relative errors,
+    weighted by the groups' counts, from a straight line's fit."""
+    from scipy.optimize import least_squares
+
     bins = min(bins, m.size // _GROUP)
     if bins < 2:
         raise ValueError(f"too few flat, unclipped pixels ({4 * m.size}) to fit Poisson-Gaussian noise: it needs "
@@ -173,12 +219,17 @@ def _fit_variance_line(m: np.ndarray, d: np.ndarray, bins: int) -> tuple[float, 
         variances.append(dd[inside].var() / _TRIM_3_5)
         counts.append(inside.sum())
     x, v, wt = np.array(means), np.array(variances), np.array(counts, dtype=np.float64)
+    if v.max() <= 0:  # no noise at all
+        return 0.0, 0.0
     a, b = np.polyfit(x, v, 1, w=np.sqrt(wt)) if np.ptp(x) > 1e-6 else (0.0, float(np.average(v, weights=wt)))
-    if a < 0:  # no signal dependence measurable: all of it is read noise
-        a, b = 0.0, float(np.average(v, weights=wt))
-    if b < 0:  # no floor measurable: all of it is shot noise, through the origin
-        a, b = float(np.sum(wt * x * v) / np.sum(wt * x * x)), 0.0
-    return float(a), float(b)
+    a, b = max(float(a), 0.0), max(float(b), 0.0)
+    if a == b == 0.0:
+        b = float(np.average(v, weights=wt))
+    scale = np.sqrt(wt) / np.maximum(v, 1e-3 * v.max())
+    fit = least_squares(lambda ab: scale * (v - _noise_variance(x, *ab, clip=clip)), [a, b],
+                        bounds=([0.0, 0.0], [np.inf, np.inf]), x_scale=[max(a, 1e-4), max(b, 1e-6)])
+    a, b = (float(v) if v > tiny else 0.0 for v, tiny in zip(fit.x, (1e-9, 1e-12)))  # at the bound, up to rounding
+    return a, b
 
 
 _GROUP = 50  # blocks a group of equal intensity needs for its variance
