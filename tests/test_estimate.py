@@ -166,3 +166,21 @@ def test_clipped_gaussian_sigma_is_not_underestimated(sigma):
     noisy = np.clip(clean + sigma / 255 * np.random.default_rng(sigma).standard_normal(clean.shape), 0, 1)
     noisy = np.round(noisy * 255) / 255  # stored in 8 bits
     assert abs(estimate_noise_sigma(noisy) * 255 - sigma) < 0.03 * sigma
+
+
+def test_denoisers_are_told_the_noise_left_after_clipping():
+    """Blind denoising tells a clipped image's denoiser the RMS of the noise clipping left (checked against many
+    noise draws on the same image); an unclipped image's, the estimate itself."""
+    from noisefree.denoiser import sigma_per_image
+    from noisefree.noise import denoising_sigma, estimate_noise_sigma_sampled
+
+    clean = np.clip((scene(256) - 0.02) / 0.96, 0, 1)
+    rng = np.random.default_rng(0)
+    draws = np.clip(clean + 50 / 255 * rng.standard_normal((40, *clean.shape)), 0, 1)
+    left = np.sqrt(np.mean(draws.var(axis=0, ddof=1)))  # the clipped noise's std, pixel by pixel, as an RMS
+    noisy = draws[0]
+    told = denoising_sigma(noisy)
+    assert abs(told - left) < 0.02 * left and told < 0.97 * estimate_noise_sigma_sampled(noisy), (told, left)
+    assert sigma_per_image(torch.from_numpy(noisy)[None, None], None).item() == pytest.approx(told, rel=1e-5)
+    unclipped = clean + 50 / 255 * rng.standard_normal(clean.shape)
+    assert denoising_sigma(unclipped) == estimate_noise_sigma_sampled(unclipped)

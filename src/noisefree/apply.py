@@ -15,7 +15,7 @@ import numpy as np
 
 from .denoiser import Denoiser
 from .io import IMAGE_SUFFIXES, WRITE_SUFFIXES, find_images, read_image, write_image
-from .noise import estimate_noise_sigma_sampled
+from .noise import denoising_sigma
 from .stacks import is_stack, read_stack, write_stack
 
 __all__ = ["ApplyReport", "denoise_files", "denoise_jobs", "find_jobs"]
@@ -68,7 +68,7 @@ def denoise_jobs(denoiser: Denoiser, jobs, *, sigma: float | None = None, dtype:
             dst = _output_path(dst, info.format, dtype)
             if dst.exists() and not overwrite:
                 raise FileExistsError(f"{dst} exists; pass --overwrite to replace it")
-            estimated = estimate_noise_sigma_sampled(image) if sigma is None and denoiser.takes_sigma else None
+            estimated = denoising_sigma(image) if sigma is None and denoiser.takes_sigma else None
             out = denoiser(image, sigma=sigma if estimated is None else estimated)
             report.written.append(write_image(dst, out, info, dtype=dtype))
             error = None

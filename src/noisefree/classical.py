@@ -1,7 +1,8 @@
 """Classical denoisers, callable like the networks: ``den(noisy, sigma=None)``.
 
 ``sigma`` is the noise std on the [0, 1] scale; when it is None it is estimated per image with
-:func:`noisefree.noise.estimate_noise_sigma` (measured where the image has no texture; averaged over channels).
+:func:`noisefree.noise.denoising_sigma` (measured where the image has no texture, averaged over channels; for
+a clipped image, the noise left after clipping).
 Each method's parameter
 follows a rule in sigma: linear interpolation (clamped at the ends) of a table tuned once on gray training
 images (``train400``) by ``benchmarks/tune_classical.py`` and shipped as ``assets/classical_params.json``;
@@ -29,7 +30,7 @@ import numpy as np
 import torch
 
 from .denoiser import Denoiser
-from .noise import estimate_noise_sigma
+from .noise import denoising_sigma
 
 __all__ = ["CLASSICAL", "ClassicalDenoiser", "method_parameter"]
 
@@ -141,7 +142,7 @@ class ClassicalDenoiser(Denoiser):
         """Denoise one float H x W or H x W x C array."""
         img = np.asarray(img, dtype=np.float64)
         if sigma is None:
-            sigma = estimate_noise_sigma(img)
+            sigma = denoising_sigma(img)
         sigma = max(float(sigma), 1e-6)
         p = self.parameter
         if p is None:

@@ -19,7 +19,7 @@ from torch import nn
 from .card import ModelCard
 from .inference import fold_batchnorm
 from .models.registry import ModelSpec, get_spec
-from .noise import estimate_noise_sigma_sampled
+from .noise import denoising_sigma
 
 __all__ = ["PRECISIONS", "Denoiser", "NetworkDenoiser", "forward_padded", "innermost", "run_in_pieces", "set_precision",
            "sigma_per_image", "tiled"]
@@ -261,10 +261,11 @@ def set_precision(den: Denoiser, precision: str) -> Denoiser:
 
 def sigma_per_image(x: torch.Tensor, sigma) -> torch.Tensor:
     """Each image's noise std for networks that take one: ``sigma`` as given (one value or one per image), or
-    estimated from each image of ``x`` (N, C, H, W) when None."""
+    estimated from each image of ``x`` (N, C, H, W) when None (:func:`noisefree.noise.denoising_sigma`: for a
+    clipped image, the noise left after clipping)."""
     if sigma is not None:
         return torch.as_tensor(sigma, dtype=torch.float32).flatten().expand(x.shape[0]).clone()
-    est = [estimate_noise_sigma_sampled(im.permute(1, 2, 0).squeeze(-1).cpu().numpy()) for im in x]
+    est = [denoising_sigma(im.permute(1, 2, 0).squeeze(-1).cpu().numpy()) for im in x]
     return torch.tensor(est, dtype=torch.float32)
 
 

@@ -153,7 +153,7 @@ class JobQueue:
         self._queue.put(None)
 
     def _work(self) -> None:
-        from ..noise import estimate_noise_sigma_sampled
+        from ..noise import denoising_sigma, estimate_noise_sigma_sampled
 
         while (job := self._queue.get()) is not None:
             job.state = "running"
@@ -162,7 +162,8 @@ class JobQueue:
                 den = self._resolve(job.method)
                 job.sigma_estimated = estimate_noise_sigma_sampled(job.image)
                 if getattr(den, "takes_sigma", False):
-                    job.sigma_used = job.sigma if job.sigma is not None else job.sigma_estimated
+                    job.sigma_used = (job.sigma if job.sigma is not None  # blind: the noise left after clipping
+                                      else denoising_sigma(job.image, job.sigma_estimated))
                 den.tile_progress = lambda done, total, job=job: setattr(job, "tiles", (done, total))
                 out = den(job.image, sigma=job.sigma_used)
                 job.seconds = time.perf_counter() - t0
