@@ -164,3 +164,14 @@ def test_the_page_in_a_real_browser(tmp_path):
         driver.quit()
         server.should_exit = True
         thread.join(10)
+
+
+def test_auto_sigma_on_a_clipped_image_is_the_noise_left_and_says_so(client, tmp_path):
+    rng = np.random.default_rng(1)
+    img = np.clip(np.linspace(-0.1, 1.1, 96)[None, :].repeat(64, 0) + rng.normal(0, 0.2, (64, 96)), 0, 1)
+    write_image(tmp_path / "clipped.png", img.astype(np.float32), dtype="uint8")
+    reply = client.post("/api/jobs", files={"file": ("clipped.png", (tmp_path / "clipped.png").read_bytes())},
+                        data={"method": "gaussian", "sigma": "auto"})
+    status = _wait(client, reply.json()["id"])
+    assert status["state"] == "done" and status["sigma_clipped"], status
+    assert status["sigma_used_8bit"] < 0.95 * status["sigma_estimated_8bit"], status

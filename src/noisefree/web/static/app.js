@@ -74,7 +74,7 @@ async function poll(id) {
 function show(job) {
   const est = job.sigma_estimated_8bit.toFixed(1);
   const used = job.sigma_used_8bit === null ? "the method is blind (takes no σ)"
-    : `used σ ${job.sigma_used_8bit.toFixed(1)}`;
+    : `used σ ${job.sigma_used_8bit.toFixed(1)}` + (job.sigma_clipped ? " (the noise left after clipping)" : "");
   status(`Done in ${job.seconds.toFixed(2)} s: ${job.width}×${job.height}, ${job.bits}, ${job.method}. ` +
          `Estimated noise σ ${est} (8-bit); ${used}.`);
   $("before").src = `/api/jobs/${job.id}/input.png`;
