@@ -193,3 +193,15 @@ def test_a_crop_larger_than_a_training_image_is_refused_before_training(tmp_path
     assert r.exit_code == 1, r.output
     assert "small.png: 24x30 is smaller than --patch-size 32" in r.output and "lower it to 24" in r.output
     assert not list((tmp_path / "runs").glob("*"))  # nothing was trained, so no run folder is left
+
+
+def test_a_misspelt_model_name_is_refused_not_skipped_as_an_input(tmp_path, monkeypatch):
+    """`noisefree denoise gray-blnd photo.png` used to skip "gray-blnd" as a missing file and denoise the photo
+    with the default model."""
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "photo.png", smooth_image(24, 24), dtype="uint8")
+    r = run("denoise", "gray-blnd", "photo.png", "-o", "o")
+    assert r.exit_code == 1 and "did you mean gray-blind?" in r.output, r.output
+    assert not (tmp_path / "o").exists()  # nothing denoised with a model the user did not ask for
+    r = run("denoise", "holiday", "photo.png", "-o", "o")  # nothing like a model: a missing input, skipped
+    assert r.exit_code == 1 and "skipped holiday: no such file" in r.output and (tmp_path / "o" / "photo.png").exists()

@@ -45,6 +45,7 @@ def denoise(
         hint = f"; for {sigma:g} on the 8-bit scale give --sigma {sigma / 255:.4g}" if 1 < sigma <= 255 else ""
         raise ValueError(f"--sigma {sigma:g}: the noise std is on the [0, 1] scale (0 to 1){hint}")
     if model is None:
+        _refuse_misspelled_method(args[0])
         model, args = (args[0], args[1:]) if looks_like_method(args[0]) else ("auto", args)
     if not args:
         raise ValueError("no input images: noisefree denoise [MODEL] INPUT... [-o OUT]")
@@ -72,3 +73,19 @@ def denoise(
     shard.close()
     if failed or not (report.written or shard.active):
         raise typer.Exit(1)
+
+
+def _refuse_misspelled_method(first: str) -> None:
+    """A first argument that is no file but nearly a method's name is a misspelt method: refused, rather than
+    skipped as a missing input while the default model denoises the rest."""
+    import difflib
+    from pathlib import Path
+
+    from ..resolve import known_names, looks_like_method
+
+    if Path(first).exists() or Path(first).suffix or looks_like_method(first):
+        return
+    close = difflib.get_close_matches(first, sorted(known_names()), n=2, cutoff=0.75)
+    if close:
+        raise ValueError(f"{first}: no such file or folder, nor a model or method; did you mean "
+                         f"{' or '.join(close)}? (`noisefree models` lists them)")
