@@ -146,7 +146,7 @@ def denoising_sigma(image: np.ndarray, sigma: float | None = None) -> float:
     black and white, and networks trained on unclipped noise do better told how much is left: ``gray-blind``
     on Set12 with noise of σ 50 clipped and stored in 8 bits scored 26.52 dB told this, 26.39 told 50
     (``benchmarks/noise_estimation.py``)."""
-    image = np.asarray(image, dtype=np.float64)
+    image = np.asarray(image)  # no float64 copy of a large photograph
     if sigma is None:
         sigma = estimate_noise_sigma_sampled(image)
     planes = [image] if image.ndim == 2 else [image[..., c] for c in range(image.shape[-1])]
@@ -157,7 +157,7 @@ def denoising_sigma(image: np.ndarray, sigma: float | None = None) -> float:
         if clip == (None, None) or h == 0 or w == 0:
             variances.append(sigma ** 2)
             continue
-        means = plane[:h, :w].reshape(h // 4, 4, w // 4, 4).mean(axis=(1, 3))
+        means = plane[:h, :w].reshape(h // 4, 4, w // 4, 4).mean(axis=(1, 3), dtype=np.float64)
         counts, edges = np.histogram(means, bins=256, range=(0.0, 1.0))
         centres = (edges[:-1] + edges[1:]) / 2
         variances.append(float(np.sum(counts * _noise_variance(centres, 0.0, sigma ** 2, clip=clip)) / counts.sum()))
