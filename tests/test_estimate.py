@@ -184,3 +184,13 @@ def test_denoisers_are_told_the_noise_left_after_clipping():
     assert sigma_per_image(torch.from_numpy(noisy)[None, None], None).item() == pytest.approx(told, rel=1e-5)
     unclipped = clean + 50 / 255 * rng.standard_normal(clean.shape)
     assert denoising_sigma(unclipped) == estimate_noise_sigma_sampled(unclipped)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_image_clipped_far_from_its_flat_parts_gets_their_rms(seed):
+    """One clipped pixel makes the image 'clipped', while its flat parts lie far from 0 and 1: the clipped model
+    then equals the plain RMS (a root search between equal ends failed on a photograph here before)."""
+    rng = np.random.default_rng(seed)
+    img = 0.5 + 5 / 255 * rng.standard_normal((96, 96))
+    img[0, 0] = 0.0
+    assert abs(estimate_noise_sigma(img) * 255 - 5) < 0.3

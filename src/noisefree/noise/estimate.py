@@ -120,8 +120,8 @@ def _sigma_of(residual: np.ndarray, local: np.ndarray, clip) -> float:
         return float(np.sum(counts * _noise_variance(centres, 0.0, s * s, clip=clip))) / counts.sum() - rms ** 2
 
     high = 4 * rms
-    if excess(high) < 0:  # nearly everything at a bound: nothing to say beyond the RMS
-        return rms
+    if excess(rms) >= 0 or excess(high) < 0:  # nothing clipped in these pixels (up to rounding), or nearly
+        return rms  # everything at a bound: nothing to say beyond the RMS
     return float(brentq(excess, rms, high, xtol=1e-5 * rms))
 
 
