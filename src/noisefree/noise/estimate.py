@@ -114,10 +114,9 @@ def _sigma_of(residual: np.ndarray, local: np.ndarray, clip) -> float:
     if clip == (None, None) or rms == 0:
         return rms
     counts, edges = np.histogram(local, bins=256, range=(0.0, 1.0))
-    centres = (edges[:-1] + edges[1:]) / 2
 
     def excess(s):  # the model's mean clipped variance minus the residuals'
-        return float(np.sum(counts * _noise_variance(centres, 0.0, s * s, clip=clip))) / counts.sum() - rms ** 2
+        return _mean_clipped_variance(counts, edges, s * s, clip) - rms ** 2
 
     high = 4 * rms
     if excess(rms) >= 0 or excess(high) < 0:  # nothing clipped in these pixels (up to rounding), or nearly
@@ -159,9 +158,15 @@ def denoising_sigma(image: np.ndarray, sigma: float | None = None) -> float:
             continue
         means = plane[:h, :w].reshape(h // 4, 4, w // 4, 4).mean(axis=(1, 3), dtype=np.float64)
         counts, edges = np.histogram(means, bins=256, range=(0.0, 1.0))
-        centres = (edges[:-1] + edges[1:]) / 2
-        variances.append(float(np.sum(counts * _noise_variance(centres, 0.0, sigma ** 2, clip=clip)) / counts.sum()))
+        variances.append(_mean_clipped_variance(counts, edges, sigma ** 2, clip))
     return float(np.sqrt(np.mean(variances)))
+
+
+def _mean_clipped_variance(counts: np.ndarray, edges: np.ndarray, variance: float, clip) -> float:
+    """The mean variance of Gaussian noise of ``variance`` after clipping at ``clip``, over local means given as
+    a histogram (``counts`` per bin between ``edges``)."""
+    centres = (edges[:-1] + edges[1:]) / 2
+    return float(np.sum(counts * _noise_variance(centres, 0.0, variance, clip=clip)) / counts.sum())
 
 
 def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16, rounds: int = 10) -> tuple[float, float]:
