@@ -94,7 +94,6 @@ class Job:
     tiles: tuple[int, int] = (0, 0)
     sigma_used: float | None = None  # None: the method is blind
     sigma_estimated: float | None = None
-    sigma_clipped: bool = False  # sigma_used is the estimate's noise after the image's clipping
     seconds: float = 0.0
     result: np.ndarray | None = None
     download: bytes | None = None
@@ -107,7 +106,7 @@ class Job:
                 "tiles_done": self.tiles[0], "tiles_total": self.tiles[1], "method": self.method,
                 "sigma_used_8bit": None if self.sigma_used is None else self.sigma_used * 255,
                 "sigma_estimated_8bit": None if self.sigma_estimated is None else self.sigma_estimated * 255,
-                "sigma_clipped": self.sigma_clipped,
+                "sigma_clipped": self.sigma is None and self.sigma_used not in (None, self.sigma_estimated),
                 "seconds": self.seconds, "width": w, "height": h, "bits": self.info.dtype,
                 "channels": 1 if self.image.ndim == 2 else self.image.shape[-1], "download_name": self.download_name}
 
@@ -166,7 +165,6 @@ class JobQueue:
                 if getattr(den, "takes_sigma", False):
                     job.sigma_used = (job.sigma if job.sigma is not None  # blind: the noise left after clipping
                                       else denoising_sigma(job.image, job.sigma_estimated))
-                    job.sigma_clipped = job.sigma is None and job.sigma_used != job.sigma_estimated
                 den.tile_progress = lambda done, total, job=job: setattr(job, "tiles", (done, total))
                 out = den(job.image, sigma=job.sigma_used)
                 job.seconds = time.perf_counter() - t0
