@@ -65,6 +65,27 @@ def test_upload_denoise_and_download_in_the_input_format(client, tmp_path):
     assert preview.size == (64, 48)
 
 
+def test_a_float_tiff_in_counts_comes_back_in_its_units(client, tmp_path):
+    import tifffile
+
+    clean = smooth_image(40, 40)
+    counts = (clean + np.random.default_rng(3).normal(0, 0.08, clean.shape)) * 4000 + 500
+    counts = counts.astype(np.float32)
+    counts[2, 3] = np.nan
+    tifffile.imwrite(tmp_path / "cells.tif", counts)
+    reply = client.post("/api/jobs", files={"file": ("cells.tif", (tmp_path / "cells.tif").read_bytes())},
+                        data={"method": "gray-blind", "sigma": "auto"})
+    status = _wait(client, reply.json()["id"])
+    assert status["state"] == "done" and "taken as 0 to 1" in status["values"] and "1 NaN" in status["values"]
+    assert 10 < status["sigma_estimated_8bit"] < 30  # on the [0, 1] scale the page shows: 0.08 x 255 = 20.4
+    (tmp_path / "out.tif").write_bytes(client.get(f"/api/jobs/{status['id']}/download").content)
+    out = tifffile.imread(tmp_path / "out.tif")
+    ok = np.isfinite(counts)
+    assert np.isnan(out[2, 3]) and np.isfinite(out[ok]).all()
+    target = clean[ok] * 4000 + 500
+    assert np.mean((out[ok] - target) ** 2) < 0.3 * np.mean((counts[ok] - target) ** 2)
+
+
 def test_sigma_slider_value_is_used(client, tmp_path):
     data = _noisy_png(tmp_path, dtype="uint8").read_bytes()
     ids = [client.post("/api/jobs", files={"file": ("a.png", data)}, data={"method": "gaussian", "sigma": s}

@@ -3,7 +3,8 @@
 A file that cannot be read or denoised is reported by name and skipped; the others finish. Existing outputs
 are never replaced unless asked, so nothing already done is lost. TIFF stacks (volumes, time series) are
 denoised plane by plane, in batches, and written back with the same shape, dtype and axis order
-(:mod:`noisefree.stacks`).
+(:mod:`noisefree.stacks`). Float files in other units than [0, 1], or with NaN pixels, are mapped onto [0, 1]
+for the denoiser and back (:mod:`noisefree.intensity`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .denoiser import Denoiser
+from .intensity import to_unit
 from .io import IMAGE_SUFFIXES, WRITE_SUFFIXES, find_images, read_image, write_image
 from .noise import denoising_sigma
 from .stacks import is_stack, read_stack, write_stack
@@ -51,32 +53,38 @@ def denoise_jobs(denoiser: Denoiser, jobs, *, sigma: float | None = None, dtype:
     """Denoise each (input, output) pair of :func:`find_jobs`. An output whose name has no writable image
     suffix gets the input's format (``scan`` holding PNG -> ``scan.png``); GIF results are written as PNG and
     ``dtype="float32"`` as TIFF. Stacks are denoised plane by plane (``axes``: their axis order when the
-    files do not record it). ``on_file(path, error_or_None, sigma)`` is called after each file; ``sigma`` is the
-    noise std estimated from the image for a method that takes one when none was given (else None)."""
+    files do not record it). ``on_file(path, error_or_None, sigma, mapping)`` is called after each file;
+    ``sigma`` is the noise std estimated from the image for a method that takes one when none was given (else
+    None), in the file's units (the [0, 1] scale for integer files), and ``mapping`` the
+    :class:`~noisefree.intensity.UnitMap` that brought a float image's values onto [0, 1] (None on failure).
+    The ``sigma`` given is on the [0, 1] scale for 8- and 16-bit files and in the file's own units for float ones."""
     report = ApplyReport()
     for src, dst in jobs:
         try:
             if dst.exists() and src.resolve() == dst.resolve():
                 raise ValueError(f"output {dst} would overwrite its input; choose another -o folder")
             if is_stack(src, axes=axes):
-                report.written.append(_denoise_stack(denoiser, src, dst, sigma=sigma, dtype=dtype,
-                                                     overwrite=overwrite, axes=axes))
+                written, mapping = _denoise_stack(denoiser, src, dst, sigma=sigma, dtype=dtype,
+                                                  overwrite=overwrite, axes=axes)
+                report.written.append(written)
                 if on_file is not None:
-                    on_file(src, None, None)
+                    on_file(src, None, None, mapping)
                 continue
             image, info = read_image(src)
             dst = _output_path(dst, info.format, dtype)
             if dst.exists() and not overwrite:
                 raise FileExistsError(f"{dst} exists; pass --overwrite to replace it")
-            estimated = denoising_sigma(image) if sigma is None and denoiser.takes_sigma else None
-            out = denoiser(image, sigma=sigma if estimated is None else estimated)
-            report.written.append(write_image(dst, out, info, dtype=dtype))
-            error = None
+            _check_sigma(sigma, info.dtype, src)
+            unit, mapping = to_unit(image, name=str(src))
+            estimated = denoising_sigma(unit) if sigma is None and denoiser.takes_sigma else None
+            out = denoiser(unit, sigma=mapping.sigma_to_unit(sigma) if estimated is None else estimated)
+            report.written.append(write_image(dst, mapping.back(out), info, dtype=dtype))
+            error, estimated = None, mapping.sigma_from_unit(estimated)
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
-            error, estimated = (str(exc) if str(src) in str(exc) else f"{src}: {exc}"), None
+            error, estimated, mapping = (str(exc) if str(src) in str(exc) else f"{src}: {exc}"), None, None
             report.failed.append((src, error))
         if on_file is not None:
-            on_file(src, error, estimated)
+            on_file(src, error, estimated, mapping)
     return report
 
 
@@ -92,24 +100,34 @@ def denoise_files(denoiser: Denoiser, inputs, out_dir, *, sigma: float | None = 
     for path, why in problems:
         report.failed.append((path, why))
         if on_file is not None:
-            on_file(path, why, None)
+            on_file(path, why, None, None)
     return report
 
 
+def _check_sigma(sigma, dtype: str, src: Path) -> None:
+    if sigma is not None and dtype != "float32" and not 0 <= sigma <= 1:
+        raise ValueError(f"{src}: sigma {sigma:g} is on the [0, 1] scale for a {dtype} file (0 to 1); for "
+                         f"{sigma:g} on the 8-bit scale give {sigma / 255:.4g}")
+
+
 def _denoise_stack(denoiser: Denoiser, src: Path, dst: Path, *, sigma, dtype, overwrite, axes,
-                   planes_per_call: int = 16) -> Path:
-    """One TIFF stack, plane by plane in batches of ``planes_per_call``, written back in its own layout."""
+                   planes_per_call: int = 16):
+    """One TIFF stack, plane by plane in batches of ``planes_per_call``, written back in its own layout; the
+    path written and the :class:`~noisefree.intensity.UnitMap` of its values (one for the whole stack)."""
     if dtype not in (None, "uint8", "uint16", "float32"):
         raise ValueError(f"dtype {dtype!r}: use uint8, uint16 or float32")
     planes, info = read_stack(src, axes=axes)
     dst = dst if dst.suffix.lower() in (".tif", ".tiff") else dst.with_suffix(".tif")
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst} exists; pass --overwrite to replace it")
+    _check_sigma(sigma, info.dtype, src)
+    planes, mapping = to_unit(planes, planes=True, name=str(src))
+    unit_sigma = mapping.sigma_to_unit(sigma)
     out = np.empty_like(planes)
     for start in range(0, len(planes), planes_per_call):
         chunk = list(planes[start:start + planes_per_call])  # a list: one batched call per chunk
-        out[start:start + len(chunk)] = np.stack(denoiser(chunk, sigma=sigma))
-    return write_stack(dst, out, info, dtype=dtype)
+        out[start:start + len(chunk)] = np.stack(denoiser(chunk, sigma=unit_sigma))
+    return write_stack(dst, mapping.back(out), info, dtype=dtype), mapping
 
 
 def _output_path(dst: Path, read_format: str, dtype: str | None) -> Path:

@@ -137,6 +137,8 @@ class Denoiser:
         return out
 
     def _run(self, x: torch.Tensor, sigma) -> torch.Tensor:
+        if not getattr(self, "_warned_values", False):
+            self._check_values(x)
         c = x.shape[1]
         if self.channels is None or c == self.channels:
             return self.denoise_batch(x, sigma)
@@ -145,6 +147,20 @@ class Denoiser:
             return self.denoise_batch(x.reshape(n * c, 1, h, w), sigma).reshape(n, c, h, w)
         raise ValueError(f"{self.name} denoises {self.channels}-channel images; this input has {c} "
                          f"channel(s). Use a model trained for {c}-channel images.")
+
+    def _check_values(self, x: torch.Tensor) -> None:
+        """Warn (once per denoiser) about NaN/inf, which a convolution spreads, or values far off [0, 1]."""
+        finite = torch.isfinite(x)
+        lo, hi = torch.aminmax(x[finite]) if bool(finite.any()) else (x.new_zeros(()), x.new_zeros(()))
+        lo, hi = float(lo), float(hi)
+        problem = ("holds NaN or inf values, which the denoiser spreads to their neighbours" if not finite.all()
+                   else f"spans {lo:.4g} to {hi:.4g}, far off the [0, 1] scale this denoiser works on"
+                   if lo < -2 or hi > 3 else "")  # noise carries [0, 1] images some way beyond it
+        if problem:
+            self._warned_values = True
+            warnings.warn(f"{self.name}: the input {problem}. noisefree.intensity.to_unit maps an image onto "
+                          "[0, 1] and fills NaNs, and its map's back() restores the result's units "
+                          "(`noisefree denoise` does this for float TIFFs)", UserWarning, stacklevel=4)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, channels={self.channels})"

@@ -17,8 +17,9 @@ def denoise(
                                      "cifar10), run folder, checkpoint or classical method; default: the "
                                      "shipped blind model for each image's channels"),
     output: Path = typer.Option(Path("denoised"), "-o", "--output", help="folder for the denoised images"),
-    sigma: float | None = typer.Option(None, help="noise std on the [0, 1] scale for methods that take one "
-                                                   "(default: estimated per image)"),
+    sigma: float | None = typer.Option(None, help="noise std for methods that take one, on the [0, 1] scale "
+                                                   "(float TIFFs: in their own units); default: estimated "
+                                                   "per image"),
     dtype: str | None = typer.Option(None, help="uint8 | uint16 | float32 (default: as the input)"),
     axes: str | None = typer.Option(None, help="axis order of TIFF stacks whose files do not record it, e.g. ZYX, "
                                     "TYX, TZCYX, ZYXS (S: RGB); stacks are denoised plane by plane"),
@@ -41,9 +42,8 @@ def denoise(
 
     if dtype not in (None, "uint8", "uint16", "float32"):
         raise ValueError(f"--dtype {dtype!r}: use uint8, uint16 or float32")
-    if sigma is not None and not 0 <= sigma <= 1:
-        hint = f"; for {sigma:g} on the 8-bit scale give --sigma {sigma / 255:.4g}" if 1 < sigma <= 255 else ""
-        raise ValueError(f"--sigma {sigma:g}: the noise std is on the [0, 1] scale (0 to 1){hint}")
+    if sigma is not None and sigma < 0:
+        raise ValueError(f"--sigma {sigma:g}: a noise std is 0 or more")
     if model is None:
         _refuse_misspelled_method(args[0])
         model, args = (args[0], args[1:]) if looks_like_method(args[0]) else ("auto", args)
@@ -54,6 +54,7 @@ def denoise(
     if precision != "float32":
         set_precision(den, precision)
     jobs, problems = find_jobs(args, output)
+    _check_sigma_scale(sigma, [src for src, _ in jobs])
     jobs = jobs[shard.rank::shard.world]
     problems = problems if shard.main else []
     for _, why in problems:
@@ -61,9 +62,13 @@ def denoise(
     with Progress("denoising", len(jobs), quiet=quiet, out=err) as bar:
         den.tile_progress = lambda done, total: bar.update(text=f"tiles {done}/{total}")
 
-        def on_file(path, error, estimated):
+        def on_file(path, error, estimated, mapping):
             bar.update(advance=1, text="")
-            told = "" if estimated is None else f" (σ {estimated * 255:.1f} on the 8-bit scale, estimated)"
+            notes = [mapping.describe()] if mapping is not None and mapping.describe() else []
+            if estimated is not None:
+                notes.append(f"σ {estimated:.4g} in the file's units, estimated" if mapping.rescaled else
+                             f"σ {estimated * 255:.1f} on the 8-bit scale, estimated")
+            told = f" ({'; '.join(notes)})" if notes else ""
             err.print(tagged("skipped", "red", str(error)) if error else f"denoised {path}{told}", highlight=False)
 
         report = denoise_jobs(den, jobs, sigma=sigma, dtype=dtype, overwrite=overwrite, on_file=on_file, axes=axes)
@@ -73,6 +78,18 @@ def denoise(
     shard.close()
     if failed or not (report.written or shard.active):
         raise typer.Exit(1)
+
+
+def _check_sigma_scale(sigma, files) -> None:
+    """--sigma over 1 is refused before any work unless every input is a TIFF (float TIFFs take σ in their own
+    units; an 8- or 16-bit TIFF among them is refused by name when it is read)."""
+    from ..io import image_kind
+
+    if sigma is None or sigma <= 1 or all(image_kind(f) == "tiff" for f in files):
+        return
+    hint = f"; for {sigma:g} on the 8-bit scale give --sigma {sigma / 255:.4g}" if sigma <= 255 else ""
+    raise ValueError(f"--sigma {sigma:g}: the noise std is on the [0, 1] scale (0 to 1) for 8- and 16-bit "
+                     f"images{hint}. Float TIFFs take it in their own units")
 
 
 def _refuse_misspelled_method(first: str) -> None:

@@ -44,7 +44,8 @@ def estimate(
                 planes, label = [image], str(path)
             sigma = float(np.median([estimate_noise_sigma(p, method=method) for p in planes]))
         except (ValueError, OSError) as exc:
-            err.print(tagged("skipped", "red", str(exc)), highlight=False)
+            err.print(tagged("skipped", "red", str(exc) if str(path) in str(exc) else f"{path}: {exc}"),
+                      highlight=False)
             continue
         try:  # a, b need more flat image than sigma: an image too small for them keeps its sigma
             a, b = np.median([estimate_poisson_gaussian(p) for p in planes], axis=0).tolist()

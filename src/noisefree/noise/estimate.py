@@ -30,7 +30,7 @@ def estimate_noise_sigma(image: np.ndarray, *, method: str = "weak-texture") -> 
     - ``"wavelet"``: Donoho & Johnstone's (1994) median absolute deviation of the finest diagonal wavelet
       coefficients / 0.6745 (``skimage.restoration.estimate_sigma``), which reads texture as noise.
     """
-    image = np.asarray(image, dtype=np.float64)
+    image = _finite(np.asarray(image, dtype=np.float64))
     if method == "wavelet":
         from skimage.restoration import estimate_sigma
 
@@ -40,6 +40,13 @@ def estimate_noise_sigma(image: np.ndarray, *, method: str = "weak-texture") -> 
     if image.ndim == 3:
         return float(np.mean([_weak_texture_sigma(image[..., c]) for c in range(image.shape[-1])]))
     return _weak_texture_sigma(image)
+
+
+def _finite(image: np.ndarray) -> np.ndarray:
+    if not np.isfinite(image).all():
+        raise ValueError(f"the image holds {int((~np.isfinite(image)).sum())} NaN or inf value(s); noise estimation "
+                         "needs finite values (noisefree.intensity.to_unit fills them from their neighbours)")
+    return image
 
 
 _GRADIENT = np.array([-0.5, 0.0, 0.5])  # central difference: white noise of variance v gives gx^2 + gy^2 a mean of v
@@ -193,7 +200,7 @@ def estimate_poisson_gaussian(image: np.ndarray, *, bins: int = 16, rounds: int 
     7 x 7 window stays below what noise of the fitted variance reaches 0.1 % of the time, refitted until the
     fit settles (the first fit: the flatter half at each intensity). Color images: the mean over channels.
     """
-    image = np.asarray(image, dtype=np.float64)
+    image = _finite(np.asarray(image, dtype=np.float64))
     if image.ndim == 3:
         fits = [estimate_poisson_gaussian(image[..., c], bins=bins, rounds=rounds) for c in range(image.shape[-1])]
         return float(np.mean([f[0] for f in fits])), float(np.mean([f[1] for f in fits]))

@@ -94,10 +94,11 @@ def create_app(*, runs: Path | None = None, max_upload_mb: float = 64, max_megap
         if len(data) > limit:
             raise HTTPException(413, f"the file is larger than the server's upload limit of {max_upload_mb:g} MB")
         try:
-            image, info = decode_upload(data, max_pixels=int(max_megapixels * 1e6))
+            image, info, unit_map = decode_upload(data, max_pixels=int(max_megapixels * 1e6))
         except UploadError as exc:
             raise HTTPException(400, str(exc)) from None
-        job = jobs.submit(method=method, sigma=level, image=image, info=info, filename=file.filename or "image")
+        job = jobs.submit(method=method, sigma=level, image=image, info=info, filename=file.filename or "image",
+                          unit_map=unit_map)
         return JSONResponse(job.status(jobs.position(job)), status_code=202)
 
     def _job(job_id: str):

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..intensity import UnitMap
+
 __all__ = ["Job", "JobQueue", "UploadError", "decode_upload", "encode_result", "preview_png"]
 
 
@@ -28,8 +30,9 @@ class UploadError(ValueError):
     """An upload that cannot be used; the message is shown on the page."""
 
 
-def decode_upload(data: bytes, *, max_pixels: int) -> tuple[np.ndarray, object]:
-    """The uploaded bytes as an image (float32 on [0, 1]) and its :class:`~noisefree.io.ImageInfo`."""
+def decode_upload(data: bytes, *, max_pixels: int) -> tuple[np.ndarray, object, object]:
+    """The uploaded bytes as an image (float32 on [0, 1]), its :class:`~noisefree.io.ImageInfo` and the
+    :class:`~noisefree.intensity.UnitMap` that brought a float TIFF in other units (or with NaNs) onto [0, 1]."""
     from PIL import Image
 
     from ..io import ImageReadError, read_image
@@ -56,7 +59,13 @@ def decode_upload(data: bytes, *, max_pixels: int) -> tuple[np.ndarray, object]:
     if image.shape[0] * image.shape[1] > max_pixels:
         raise UploadError(f"the image has {image.shape[0] * image.shape[1] / 1e6:.1f} megapixels; the limit is "
                           f"{max_pixels / 1e6:.0f}")
-    return image, info
+    from ..intensity import to_unit
+
+    try:
+        image, mapping = to_unit(image, name="the uploaded file")
+    except ValueError as exc:
+        raise UploadError(str(exc)) from None
+    return image, info, mapping
 
 
 def encode_result(image: np.ndarray, info) -> tuple[bytes, str]:
@@ -86,9 +95,10 @@ class Job:
     id: str
     method: str
     sigma: float | None  # [0, 1] scale; None: estimated
-    image: np.ndarray
+    image: np.ndarray  # on [0, 1]: the σ slider and the previews are on this scale
     info: object
     filename: str
+    unit_map: UnitMap = field(default_factory=UnitMap)  # back to the file's units for the download
     state: str = "queued"  # queued, running, done, failed
     error: str = ""
     tiles: tuple[int, int] = (0, 0)
@@ -108,7 +118,8 @@ class Job:
                 "sigma_estimated_8bit": None if self.sigma_estimated is None else self.sigma_estimated * 255,
                 "sigma_clipped": self.sigma is None and self.sigma_used not in (None, self.sigma_estimated),
                 "seconds": self.seconds, "width": w, "height": h, "bits": self.info.dtype,
-                "channels": 1 if self.image.ndim == 2 else self.image.shape[-1], "download_name": self.download_name}
+                "channels": 1 if self.image.ndim == 2 else self.image.shape[-1], "download_name": self.download_name,
+                "values": self.unit_map.describe()}
 
     @property
     def download_name(self) -> str:
@@ -129,8 +140,9 @@ class JobQueue:
         self._worker = threading.Thread(target=self._work, name="noisefree-web-worker", daemon=True)
         self._worker.start()
 
-    def submit(self, *, method: str, sigma: float | None, image: np.ndarray, info, filename: str) -> Job:
-        job = Job(uuid.uuid4().hex, method, sigma, image, info, filename)
+    def submit(self, *, method: str, sigma: float | None, image: np.ndarray, info, filename: str,
+               unit_map: UnitMap | None = None) -> Job:
+        job = Job(uuid.uuid4().hex, method, sigma, image, info, filename, unit_map or UnitMap())
         with self._lock:
             self._jobs[job.id] = job
             self._order.append(job.id)
@@ -169,7 +181,7 @@ class JobQueue:
                 out = den(job.image, sigma=job.sigma_used)
                 job.seconds = time.perf_counter() - t0
                 job.result = np.asarray(out, dtype=np.float32)
-                job.download, job.suffix = encode_result(job.result, job.info)
+                job.download, job.suffix = encode_result(job.unit_map.back(job.result), job.info)
                 job.state = "done"
             except Exception as exc:  # shown on the page; the server goes on
                 job.error, job.state = str(exc) or type(exc).__name__, "failed"

@@ -76,7 +76,7 @@ function show(job) {
   const used = job.sigma_used_8bit === null ? "the method is blind (takes no σ)"
     : `used σ ${job.sigma_used_8bit.toFixed(1)}` + (job.sigma_clipped ? " (the noise left after clipping)" : "");
   status(`Done in ${job.seconds.toFixed(2)} s: ${job.width}×${job.height}, ${job.bits}, ${job.method}. ` +
-         `Estimated noise σ ${est} (8-bit); ${used}.`);
+         `Estimated noise σ ${est} (8-bit); ${used}.` + (job.values ? ` Float values: ${job.values}.` : ""));
   $("before").src = `/api/jobs/${job.id}/input.png`;
   $("after").src = `/api/jobs/${job.id}/result.png`;
   $("viewer").classList.remove("hidden");

@@ -1,0 +1,115 @@
+"""Pixel values a denoiser can take, from files that hold others.
+
+Networks and classical methods work on the [0, 1] scale that 8- and 16-bit files are read on. Float TIFFs are
+read unscaled, and microscopy often stores them in counts or arbitrary units (0 to 10,000; -3 to 5), where
+a network trained on [0, 1] returns a flattened image; they may also hold NaN or inf where nothing was
+measured, which a convolution spreads over the whole output. :func:`to_unit` maps such an image onto
+[0, 1] by its 0.1st and 99.9th percentiles (an image within [-0.5, 1.5] is taken as on that scale already
+and left alone) and fills each non-finite pixel from its nearest finite neighbour; :meth:`UnitMap.back`
+undoes both, so the result is in the file's units with the non-finite values where they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["UnitMap", "to_unit"]
+
+_SLACK = 0.5  # noise carries values of an image on the [0, 1] scale a little beyond it
+_SAMPLES = 1_000_000  # percentiles from at most about this many pixels
+
+
+@dataclass(frozen=True)
+class UnitMap:
+    """How :func:`to_unit` changed an image: ``unit = (value - offset) / scale``; ``holes`` marks the pixels
+    that were NaN or inf (None: none were) and ``kept`` their values."""
+
+    offset: float = 0.0
+    scale: float = 1.0
+    holes: np.ndarray | None = None
+    kept: np.ndarray | None = None
+
+    @property
+    def rescaled(self) -> bool:
+        return (self.offset, self.scale) != (0.0, 1.0)
+
+    def sigma_to_unit(self, sigma):
+        """A noise std in the file's units on the [0, 1] scale the denoiser sees (None stays None)."""
+        return None if sigma is None else sigma / self.scale
+
+    def sigma_from_unit(self, sigma):
+        return None if sigma is None else sigma * self.scale
+
+    def back(self, unit: np.ndarray) -> np.ndarray:
+        """A denoised ``unit`` image (the shape :func:`to_unit` returned) in the file's units, float32."""
+        out = np.array(unit, dtype=np.float32)
+        if self.rescaled:
+            out *= np.float32(self.scale)
+            out += np.float32(self.offset)
+        if self.holes is not None:
+            out[self.holes] = self.kept
+        return out
+
+    def describe(self) -> str:
+        """What was done, for a user: '' when nothing was."""
+        parts = []
+        if self.rescaled:
+            parts.append(f"values {self.offset:.4g} to {self.offset + self.scale:.4g} taken as 0 to 1")
+        if self.holes is not None:
+            parts.append(f"{int(self.holes.sum())} NaN/inf pixel(s) filled from their neighbours and kept")
+        return "; ".join(parts)
+
+
+def to_unit(image: np.ndarray, *, planes: bool = False, name: str = "image") -> tuple[np.ndarray, UnitMap]:
+    """``image`` on the [0, 1] scale with only finite values, and the :class:`UnitMap` that undoes it.
+
+    Integer-file images (already on [0, 1]) and float images within [-0.5, 1.5] keep their values. One
+    offset and scale serve the whole array, so the planes of a stack (``planes=True``: the first axis holds
+    planes, each filled on its own) stay comparable. ``name`` names the file in errors."""
+    image = np.asarray(image)
+    if image.dtype.kind != "f":
+        return image, UnitMap()
+    finite = np.isfinite(image)
+    holes = None if finite.all() else ~finite
+    if holes is not None and not finite.any():
+        raise ValueError(f"{name}: every pixel is NaN or inf; there is nothing to denoise")
+    lo, hi = _range(image)
+    offset, scale = (0.0, 1.0) if lo >= -_SLACK and hi <= 1 + _SLACK else (lo, hi - lo if hi > lo else 1.0)
+    unit = image.astype(np.float32, copy=holes is not None or offset != 0.0 or scale != 1.0)
+    kept = None
+    if holes is not None:
+        kept = unit[holes].copy()
+        for plane, plane_holes in zip(*((unit, holes) if planes else ([unit], [holes]))):
+            _fill(plane, plane_holes, name)
+    if (offset, scale) != (0.0, 1.0):
+        unit -= np.float32(offset)
+        unit /= np.float32(scale)
+    return unit, UnitMap(offset=offset, scale=scale, holes=holes, kept=kept)
+
+
+def _range(image: np.ndarray) -> tuple[float, float]:
+    """The 0.1st and 99.9th percentiles of the finite values (from an evenly spaced sample of big images)."""
+    flat = image.reshape(-1)
+    sample = flat[::max(1, flat.size // _SAMPLES)]
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:  # the sample missed the few finite pixels
+        sample = flat[np.isfinite(flat)]
+    lo, hi = np.percentile(sample.astype(np.float64), [0.1, 99.9])
+    return float(lo), float(hi)
+
+
+def _fill(plane: np.ndarray, holes: np.ndarray, name: str) -> None:
+    """Each hole of a (H, W) or (H, W, C) ``plane``, in place, from the nearest finite pixel of its channel."""
+    from scipy.ndimage import distance_transform_edt
+
+    channels = [(plane, holes)] if plane.ndim == 2 else [(plane[..., c], holes[..., c])
+                                                         for c in range(plane.shape[-1])]
+    for values, mask in channels:
+        if not mask.any():
+            continue
+        if mask.all():
+            raise ValueError(f"{name}: a plane or channel with no finite value; there is nothing to fill it from")
+        rows, cols = distance_transform_edt(mask, return_distances=False, return_indices=True)
+        values[mask] = values[rows[mask], cols[mask]]
