@@ -124,3 +124,12 @@ def test_a_network_with_a_bounded_output_works_on_counts(tmp_path):
     assert not report.failed
     out = tifffile.imread(tmp_path / "out" / "c.tif")
     assert counts.min() - 1 <= out.min() and out.max() <= counts.max() + 1
+
+
+def test_a_folder_dataset_in_counts_is_flagged_by_name(tmp_path):
+    from noisefree.data import load_dataset
+
+    tifffile.imwrite(tmp_path / "a.tif", smooth_image(16, 16))
+    tifffile.imwrite(tmp_path / "b.tif", smooth_image(16, 16) * 4000)
+    with pytest.warns(UserWarning, match=r"b.tif holds float values .* to 3\d\d\d.*scale such files to \[0, 1\]"):
+        load_dataset(f"folder:{tmp_path}")

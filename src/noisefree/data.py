@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -248,6 +249,21 @@ def _missing_message(name: str, root: Path, files: str, exc: Exception) -> str:
             f"pass --data-root. Offline, try --dataset digits (embedded) or folder:PATH.")
 
 
+def _warn_off_scale(path: Path, arrays: list[np.ndarray], names: list[str]) -> None:
+    """Float images far off [0, 1] (microscopy in counts) or with NaNs are kept as they are, which training
+    with synthetic noise (on the [0, 1] scale) cannot use: say so, naming the first such file."""
+    for a, name in zip(arrays, names):
+        finite = np.isfinite(a)
+        lo, hi = (float(a[finite].min()), float(a[finite].max())) if finite.any() else (0.0, 0.0)
+        if not finite.all() or lo < -2 or hi > 3:
+            what = "NaN or inf values" if not finite.all() else f"float values {lo:.4g} to {hi:.4g}"
+            warnings.warn(f"folder dataset {path}: {name} holds {what}; noisefree trains and measures on the "
+                          "[0, 1] scale (noise levels such as --noise gaussian:0.1 are on it), so scale such "
+                          "files to [0, 1] and fill NaNs first (noisefree.intensity.to_unit does both). "
+                          "`noisefree denoise` maps them itself", UserWarning, stacklevel=3)
+            return
+
+
 def _load_folder(path: Path, axes: str | None = None) -> ImageSet:
     if is_stack(path, axes=axes):  # one stack: its planes
         files = [path]
@@ -269,6 +285,7 @@ def _load_folder(path: Path, axes: str | None = None) -> ImageSet:
             arrays.append(image)
             depths.append(info.max_value)
             names.append(str(f))
+    _warn_off_scale(path, arrays, names)
     depth = max(depths)
     color = any(a.ndim == 3 for a in arrays)
     tensors = []
