@@ -177,3 +177,27 @@ def test_denoise_names_the_sigma_it_estimated(tmp_path):
     assert abs(float(found.group(1)) - 20) < 1.5
     r = run("denoise", "median", tmp_path / "x.png", "-o", tmp_path / "b", "--sigma", "0.08")
     assert r.exit_code == 0 and "estimated" not in r.output
+
+
+def test_two_inputs_that_would_share_an_output_both_keep_their_results(tmp_path):
+    """a.png and a.gif are both written as PNG; with --dtype float32 a.png and a.jpg both become TIFF. The file
+    named for the output keeps the name, the other gains its suffix; nothing is replaced, even with --overwrite."""
+    from PIL import Image
+
+    (tmp_path / "in").mkdir()
+    img = (smooth_image(32, 32) * 255).astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / "in" / "a.png")
+    Image.fromarray(255 - img).save(tmp_path / "in" / "a.gif")
+    Image.fromarray(img[::-1].copy()).save(tmp_path / "in" / "a.jpg", quality=95)
+    r = run("denoise", "median", tmp_path / "in", "-o", tmp_path / "out", "--overwrite")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg", "a.png", "a_gif.png"]
+    from_png, from_gif = (read_image(tmp_path / "out" / n)[0] for n in ("a.png", "a_gif.png"))
+    assert np.corrcoef(from_png.ravel(), img.ravel())[0, 1] > 0.9  # each name holds its own input's result
+    assert np.corrcoef(from_gif.ravel(), img.ravel())[0, 1] < -0.9
+    r = run("denoise", "median", tmp_path / "in", "-o", tmp_path / "f32", "--dtype", "float32")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "f32").iterdir()) == ["a_gif.tif", "a_jpg.tif", "a_png.tif"]
+    (tmp_path / "file").write_text("x")
+    r = run("denoise", "median", tmp_path / "in", "-o", tmp_path / "file")
+    assert r.exit_code == 1 and "a file, not a folder" in r.output

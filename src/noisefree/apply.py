@@ -16,11 +16,11 @@ import numpy as np
 
 from .denoiser import Denoiser
 from .intensity import to_unit
-from .io import IMAGE_SUFFIXES, WRITE_SUFFIXES, find_images, read_image, write_image
+from .io import IMAGE_SUFFIXES, SUFFIX_OF_KIND, WRITE_SUFFIXES, find_images, image_kind, read_image, write_image
 from .noise import denoising_sigma
 from .stacks import is_stack, read_stack, write_stack
 
-__all__ = ["ApplyReport", "denoise_files", "denoise_jobs", "find_jobs"]
+__all__ = ["ApplyReport", "denoise_files", "denoise_jobs", "find_jobs", "plan_outputs"]
 
 
 @dataclass
@@ -59,7 +59,7 @@ def denoise_jobs(denoiser: Denoiser, jobs, *, sigma: float | None = None, dtype:
     :class:`~noisefree.intensity.UnitMap` that brought a float image's values onto [0, 1] (None on failure).
     The ``sigma`` given is on the [0, 1] scale for 8- and 16-bit files and in the file's own units for float ones."""
     report = ApplyReport()
-    for src, dst in jobs:
+    for src, dst in zip([src for src, _ in jobs], plan_outputs(jobs, dtype=dtype, axes=axes)):
         try:
             if dst.exists() and src.resolve() == dst.resolve():
                 raise ValueError(f"output {dst} would overwrite its input; choose another -o folder")
@@ -71,7 +71,6 @@ def denoise_jobs(denoiser: Denoiser, jobs, *, sigma: float | None = None, dtype:
                     on_file(src, None, None, mapping)
                 continue
             image, info = read_image(src)
-            dst = _output_path(dst, info.format, dtype)
             if dst.exists() and not overwrite:
                 raise FileExistsError(f"{dst} exists; pass --overwrite to replace it")
             _check_sigma(sigma, info.dtype, src)
@@ -117,7 +116,6 @@ def _denoise_stack(denoiser: Denoiser, src: Path, dst: Path, *, sigma, dtype, ov
     if dtype not in (None, "uint8", "uint16", "float32"):
         raise ValueError(f"dtype {dtype!r}: use uint8, uint16 or float32")
     planes, info = read_stack(src, axes=axes)
-    dst = dst if dst.suffix.lower() in (".tif", ".tiff") else dst.with_suffix(".tif")
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst} exists; pass --overwrite to replace it")
     _check_sigma(sigma, info.dtype, src)
@@ -128,6 +126,47 @@ def _denoise_stack(denoiser: Denoiser, src: Path, dst: Path, *, sigma, dtype, ov
         chunk = list(planes[start:start + planes_per_call])  # a list: one batched call per chunk
         out[start:start + len(chunk)] = np.stack(denoiser(chunk, sigma=unit_sigma))
     return write_stack(dst, mapping.back(out), info, dtype=dtype), mapping
+
+
+def plan_outputs(jobs, *, dtype: str | None = None, axes: str | None = None) -> list[Path]:
+    """The file each (input, output) pair of :func:`find_jobs` is written to: the output named with a suffix
+    that can hold the result (see :func:`_output_path`; stacks: .tif), from each file's first bytes. Where two
+    inputs would land on one file (``a.png`` and ``a.gif``, both written as PNG; ``a.png`` and ``a.jpg`` with
+    ``dtype="float32"``), the one whose own name it is keeps it and the others gain their suffix
+    (``a_gif.png``; all of them when none owns it), so no result replaces another."""
+    planned = []
+    for src, dst in jobs:
+        dst = Path(dst)
+        try:
+            kind = image_kind(src) if Path(src).is_file() else None
+            stack = kind == "tiff" and is_stack(src, axes=axes)
+        except Exception:  # unreadable: reading it reports why
+            kind = None
+        if kind is None:
+            planned.append(dst)
+        elif stack:
+            planned.append(dst if dst.suffix.lower() in (".tif", ".tiff") else dst.with_suffix(".tif"))
+        else:
+            planned.append(_output_path(dst, SUFFIX_OF_KIND[kind], dtype))
+    groups: dict[Path, list[int]] = {}
+    for i, path in enumerate(planned):
+        groups.setdefault(path.resolve(), []).append(i)
+    taken = set(groups)
+    for key, members in groups.items():
+        if len(members) == 1:
+            continue
+        owner = [i for i in members if planned[i] == Path(jobs[i][1])][:1]  # the input named as the output
+        for i in members:
+            if i in owner:
+                continue
+            path, tag = planned[i], Path(jobs[i][0]).suffix.lstrip(".").lower() or "file"
+            k, candidate = 1, path.with_name(f"{path.stem}_{tag}{path.suffix}")
+            while candidate.resolve() in taken:
+                k += 1
+                candidate = path.with_name(f"{path.stem}_{tag}{k}{path.suffix}")
+            planned[i] = candidate
+            taken.add(candidate.resolve())
+    return planned
 
 
 def _output_path(dst: Path, read_format: str, dtype: str | None) -> Path:

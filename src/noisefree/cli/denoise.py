@@ -49,6 +49,8 @@ def denoise(
         model, args = (args[0], args[1:]) if looks_like_method(args[0]) else ("auto", args)
     if not args:
         raise ValueError("no input images: noisefree denoise [MODEL] INPUT... [-o OUT]")
+    if output.exists() and not output.is_dir():
+        raise ValueError(f"-o {output}: a file, not a folder; name a folder for the denoised images")
     shard = from_env()  # under torchrun: this process takes every world-th file, so each is written once
     den = resolve(model, device=pick_device(device, local_rank=shard.local_rank if shard.active else None)).denoiser
     if precision != "float32":
