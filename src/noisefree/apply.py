@@ -152,7 +152,7 @@ def plan_outputs(jobs, *, dtype: str | None = None, axes: str | None = None) -> 
     for i, path in enumerate(planned):
         groups.setdefault(path.resolve(), []).append(i)
     taken = set(groups)
-    for key, members in groups.items():
+    for members in groups.values():
         if len(members) == 1:
             continue
         owner = [i for i in members if planned[i] == Path(jobs[i][1])][:1]  # the input named as the output
