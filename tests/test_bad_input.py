@@ -205,3 +205,18 @@ def test_a_misspelt_model_name_is_refused_not_skipped_as_an_input(tmp_path, monk
     assert not (tmp_path / "o").exists()  # nothing denoised with a model the user did not ask for
     r = run("denoise", "holiday", "photo.png", "-o", "o")  # nothing like a model: a missing input, skipped
     assert r.exit_code == 1 and "skipped holiday: no such file" in r.output and (tmp_path / "o" / "photo.png").exists()
+
+
+def test_a_bad_sigma_is_refused_or_flagged_by_value():
+    import noisefree as nf
+
+    den = nf.load("gray-blind")
+    batch = np.random.default_rng(0).random((3, 24, 24, 1)).astype(np.float32)
+    with pytest.raises(ValueError, match="sigma holds 2 values for 3 images"):
+        den(batch, sigma=[0.1, 0.2])
+    for bad in (-0.1, float("nan")):
+        with pytest.raises(ValueError, match="a noise std is a finite number, 0 or more"):
+            den(batch[0], sigma=bad)
+    with pytest.warns(UserWarning, match="sigma=25 is over 1.*give 0.09804"):
+        den(batch[0], sigma=25)
+    assert den(batch, sigma=[0.05, 0.1, 0.2]).shape == batch.shape

@@ -8,6 +8,7 @@ result has the input's type, shape and (for tensors) device. Subclasses implemen
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 
@@ -112,8 +113,10 @@ class Denoiser:
             warnings.warn(f"{self.name} takes no noise level; sigma={_fmt(sigma)} is ignored (it denoises "
                           "blindly)", UserWarning, stacklevel=2)
         if isinstance(noisy, (list, tuple)):
+            _check_sigma(sigma, len(noisy), self)
             return self._call_many(list(noisy), sigma)
         x, restore = _as_batch(noisy)
+        _check_sigma(sigma, x.shape[0], self)
         return restore(self._run(x, sigma))
 
     def _call_many(self, items: list, sigma) -> list:
@@ -150,10 +153,14 @@ class Denoiser:
 
     def _check_values(self, x: torch.Tensor) -> None:
         """Warn (once per denoiser) about NaN/inf, which a convolution spreads, or values far off [0, 1]."""
-        finite = torch.isfinite(x)
-        lo, hi = torch.aminmax(x[finite]) if bool(finite.any()) else (x.new_zeros(()), x.new_zeros(()))
-        lo, hi = float(lo), float(hi)
-        problem = ("holds NaN or inf values, which the denoiser spreads to their neighbours" if not finite.all()
+        lo, hi, finite = float("inf"), float("-inf"), True
+        flat = x.reshape(-1)
+        for start in range(0, flat.numel(), 1 << 22):  # in pieces: a 100-megapixel image gets no big temporary
+            low, high = torch.aminmax(flat[start:start + (1 << 22)])
+            low, high = float(low), float(high)
+            finite = finite and math.isfinite(low) and math.isfinite(high)  # NaN propagates into min and max
+            lo, hi = min(lo, low), max(hi, high)
+        problem = ("holds NaN or inf values, which the denoiser spreads to their neighbours" if not finite
                    else f"spans {lo:.4g} to {hi:.4g}, far off the [0, 1] scale this denoiser works on"
                    if lo < -2 or hi > 3 else "")  # noise carries [0, 1] images some way beyond it
         if problem:
@@ -297,6 +304,22 @@ def run_in_pieces(run, x: torch.Tensor, sigmas: torch.Tensor | None, *, batch_si
         out = [run(x[i:i + batch_size], None if sigmas is None else sigmas[i:i + batch_size]).cpu()
                for i in range(0, x.shape[0], batch_size)]
     return (out[0] if len(out) == 1 else torch.cat(out)).to(x.device)  # no copy of a huge single image
+
+
+def _check_sigma(sigma, images: int, denoiser) -> None:
+    """A noise std is a number >= 0 on the [0, 1] scale, one or one per image; over 1 is likely 8-bit (warned
+    once per denoiser)."""
+    if sigma is None:
+        return
+    values = np.asarray(sigma.detach().cpu() if isinstance(sigma, torch.Tensor) else sigma, dtype=np.float64)
+    if values.size not in (1, images):
+        raise ValueError(f"sigma holds {values.size} values for {images} images: give one, or one per image")
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError(f"sigma={_fmt(sigma)}: a noise std is a finite number, 0 or more (on the [0, 1] scale)")
+    if values.max() > 1 and not getattr(denoiser, "_warned_scale", False):
+        denoiser._warned_scale = True
+        warnings.warn(f"sigma={_fmt(sigma)} is over 1, the whole [0, 1] range; for {values.max():g} on the 8-bit "
+                      f"scale give {values.max() / 255:.4g}", UserWarning, stacklevel=3)
 
 
 def _fmt(sigma) -> str:
