@@ -133,3 +133,21 @@ def test_a_folder_dataset_in_counts_is_flagged_by_name(tmp_path):
     tifffile.imwrite(tmp_path / "b.tif", smooth_image(16, 16) * 4000)
     with pytest.warns(UserWarning, match=r"b.tif holds float values .* to 3\d\d\d.*scale such files to \[0, 1\]"):
         load_dataset(f"folder:{tmp_path}")
+
+
+def test_estimate_reports_counts_in_their_units_and_reads_past_nans(tmp_path):
+    import json
+
+    clean = smooth_image(96, 96)
+    rng = np.random.default_rng(4)
+    shot = clean + rng.normal(0, 1, clean.shape) * np.sqrt(0.01 * clean + 0.0004)  # a = 0.01, b = 0.0004
+    tifffile.imwrite(tmp_path / "unit.tif", shot.astype(np.float32))
+    counts = (shot * 5000 + 200).astype(np.float32)  # variance 50 x + 0 in counts
+    counts[7, 7] = np.nan
+    tifffile.imwrite(tmp_path / "counts.tif", counts)
+    r = runner.invoke(app, ["estimate", str(tmp_path / "unit.tif"), str(tmp_path / "counts.tif"), "--json"])
+    assert r.exit_code == 0, r.output
+    unit, inc = json.loads(r.output[r.output.index("["):])
+    assert inc["sigma_8bit"] is None and inc["read_noise_8bit"] is None and unit["sigma_8bit"] is not None
+    assert inc["sigma"] == pytest.approx(unit["sigma"] * 5000, rel=0.05)
+    assert inc["a"] == pytest.approx(unit["a"] * 5000, rel=0.05) and 35 < inc["a"] < 65

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["UnitMap", "to_unit"]
+__all__ = ["UnitMap", "on_unit_scale", "to_unit"]
 
 _SLACK = 0.5  # noise carries values of an image on the [0, 1] scale a little beyond it
 _SAMPLES = 1_000_000  # percentiles from at most about this many pixels
@@ -87,6 +87,16 @@ def to_unit(image: np.ndarray, *, planes: bool = False, name: str = "image") -> 
         unit -= np.float32(offset)
         unit /= np.float32(scale)
     return unit, UnitMap(offset=offset, scale=scale, holes=holes, kept=kept)
+
+
+def on_unit_scale(image: np.ndarray) -> bool:
+    """Whether :func:`to_unit` leaves ``image``'s values as they are: integer-file images, and float images
+    within [-0.5, 1.5] (NaNs aside)."""
+    image = np.asarray(image)
+    if image.dtype.kind != "f" or not np.isfinite(image).any():
+        return True
+    lo, hi = _range(image)
+    return lo >= -_SLACK and hi <= 1 + _SLACK
 
 
 def _range(image: np.ndarray) -> tuple[float, float]:

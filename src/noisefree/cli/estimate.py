@@ -24,6 +24,7 @@ def estimate(
     median over up to 8 evenly spaced planes."""
     import numpy as np
 
+    from ..intensity import to_unit
     from ..io import find_images, read_image
     from ..noise import estimate_noise_sigma, estimate_poisson_gaussian
     from ..noise.estimate import ESTIMATORS
@@ -37,10 +38,12 @@ def estimate(
         try:
             if is_stack(path, axes=axes):
                 stack, info = read_stack(path, axes=axes)
+                stack, mapping = to_unit(stack, planes=True, name=str(path))  # one mapping for the stack
                 planes = [stack[k] for k in np.unique(np.linspace(0, len(stack) - 1, 8).astype(int))]
                 label = f"{path} ({len(stack)} planes)"
             else:
                 image, info = read_image(path)
+                image, mapping = to_unit(image, name=str(path))  # counts onto [0, 1], NaNs filled
                 planes, label = [image], str(path)
             sigma = float(np.median([estimate_noise_sigma(p, method=method) for p in planes]))
         except (ValueError, OSError) as exc:
@@ -52,8 +55,13 @@ def estimate(
         except ValueError as exc:
             err.print(tagged("warning:", "yellow", f"{label}: no Poisson-Gaussian a, b: {exc}"), highlight=False)
             a = b = None
-        rows.append({"file": label, "bits": info.dtype, "sigma": sigma, "sigma_8bit": sigma * 255, "a": a,
-                     "b": b, "read_noise_8bit": None if b is None else b ** 0.5 * 255})
+        unit = not mapping.rescaled  # float files in counts: their own units, no 8-bit columns
+        if not unit:  # variance a u + b at u = (x - offset) / scale is (scale a) x + scale^2 b - scale a offset
+            sigma *= mapping.scale
+            if a is not None:
+                a, b = mapping.scale * a, mapping.scale ** 2 * b - mapping.scale * a * mapping.offset
+        rows.append({"file": label, "bits": info.dtype, "sigma": sigma, "sigma_8bit": sigma * 255 if unit else None,
+                     "a": a, "b": b, "read_noise_8bit": None if b is None or not unit else b ** 0.5 * 255})
     if not rows and not as_json:
         err.print(tagged("error:", "bold red", "no image could be read; nothing estimated"), highlight=False)
         raise typer.Exit(1)
@@ -64,13 +72,17 @@ def estimate(
         for col in ("file", "σ (8-bit)", "σ [0, 1]", "a", "b", "√b (8-bit)"):
             table.add_column(col, overflow="fold", justify="left" if col == "file" else "right")
         for r in rows:
-            fit = ("—",) * 3 if r["a"] is None else (f"{r['a']:.3g}", f"{r['b']:.3g}", f"{r['read_noise_8bit']:.2f}")
-            table.add_row(r["file"], f"{r['sigma_8bit']:.2f}", f"{r['sigma']:.4f}", *fit)
+            eight = "—" if r["sigma_8bit"] is None else f"{r['sigma_8bit']:.2f}"
+            root_b = "—" if r["read_noise_8bit"] is None else f"{r['read_noise_8bit']:.2f}"
+            fit = ("—",) * 3 if r["a"] is None else (f"{r['a']:.3g}", f"{r['b']:.3g}", root_b)
+            table.add_row(r["file"], eight, f"{r['sigma']:.4g}", *fit)
         out.print(table)
         how = ("measured where the image has no texture (after Liu, Tanaka & Okutomi 2013)" if method == "weak-texture"
                else "wavelet median-absolute-deviation estimate (Donoho & Johnstone 1994)")
         out.print(f"σ: white Gaussian noise, {how}. a, b: Poisson-Gaussian fit, variance a·x + b on the [0, 1] "
                   "scale (after Foi et al. 2008): a is about 1 / (photons at full scale), √b the read-noise std. "
-                  "Both assume noise independent from pixel to pixel.", highlight=False)
+                  "Both assume noise independent from pixel to pixel." + (
+                      " Float files off the [0, 1] scale (counts): σ, a and b in the file's own units, no 8-bit "
+                      "columns." if any(r["sigma_8bit"] is None for r in rows) else ""), highlight=False)
     if not rows:
         raise typer.Exit(1)
