@@ -72,3 +72,37 @@ def test_bad_files_are_named(tmp_path):
         write_image(tmp_path / "x.jpg", np.zeros((4, 4)), dtype="uint16")
     with pytest.raises(FileNotFoundError, match="nowhere"):
         find_images([tmp_path / "nowhere"])
+
+
+@pytest.mark.parametrize("suffix, dtype", [(".jpg", "uint8"), (".png", "uint8"), (".png", "uint16"),
+                                           (".tif", "uint16"), (".webp", "uint8")])
+def test_colour_profile_exif_and_resolution_go_with_the_result(tmp_path, suffix, dtype):
+    """A photo's colour profile (e.g. Display P3) describes its pixels: without it a colour-managed viewer shows
+    the result in other colours. EXIF (camera, date) and dpi go along; orientation is reset, as the pixels
+    are read upright."""
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees to view
+    exif[0x010F] = "Canon"
+    pixels = (np.random.default_rng(0).random((20, 30, 3)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "in.jpg", icc_profile=profile, exif=exif, dpi=(300, 300))
+    image, info = read_image(tmp_path / "in.jpg")
+    assert image.shape == (30, 20, 3) and info.icc_profile == profile and info.dpi == (300, 300)
+    write_image(tmp_path / f"out{suffix}", image, info, dtype=dtype)
+    back, back_info = read_image(tmp_path / f"out{suffix}")
+    assert back.shape == (30, 20, 3) and back_info.icc_profile == profile  # upright, not turned twice
+    if suffix in (".jpg", ".png", ".webp") and dtype == "uint8":
+        with Image.open(tmp_path / f"out{suffix}") as im:
+            tags = dict(im.getexif())
+        assert tags.get(0x010F) == "Canon" and 0x0112 not in tags
+
+
+def test_a_profile_for_other_channels_is_not_attached():
+    from noisefree.io import _fitting_profile
+
+    rgb = b"\0" * 16 + b"RGB " + b"\0" * 100
+    cmyk = b"\0" * 16 + b"CMYK" + b"\0" * 100
+    assert _fitting_profile(rgb, True) == rgb and _fitting_profile(rgb, False) is None
+    assert _fitting_profile(cmyk, True) is None and _fitting_profile(None, True) is None

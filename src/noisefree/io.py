@@ -40,6 +40,9 @@ class ImageInfo:
     channels: int  # colour channels, alpha excluded: 1 or 3
     alpha: np.ndarray | None = None  # the untouched alpha channel, in the file's dtype
     format: str = ""
+    icc_profile: bytes | None = None  # the colour profile (e.g. Display P3), written back where it fits
+    exif: bytes | None = None  # camera, date, ...; orientation reset, as the pixels are turned upright
+    dpi: tuple[float, float] | None = None
 
     @property
     def max_value(self) -> float:
@@ -93,19 +96,22 @@ def read_image(path) -> tuple[np.ndarray, ImageInfo]:
     if named is not None and named != kind:
         warnings.warn(f"{path}: holds {kind.upper()} data although its name ends in {path.suffix}; read as "
                       f"{kind.upper()}", UserWarning, stacklevel=2)
+    meta: dict = {}
     try:
         if kind == "tiff":
-            arr = _read_tiff(path)
+            arr = _read_tiff(path, meta)
         elif kind == "png" and _png_bit_depth(path) == 16:
             arr = _read_png16(path)
+            _pillow_metadata(path, meta)
         else:
-            arr = _read_pillow(path)
+            arr = _read_pillow(path, meta)
     except ImageReadError:
         raise
     except Exception as exc:  # Pillow/tifffile raise many kinds; name the file either way
         raise ImageReadError(f"{path}: cannot read it as {kind.upper()} ({type(exc).__name__}: {exc})") from exc
     image, info = _split(arr, path)
     info.format = SUFFIX_OF_KIND[kind]
+    info.icc_profile, info.exif, info.dpi = meta.get("icc_profile"), meta.get("exif"), meta.get("dpi")
     return image, info
 
 
@@ -136,7 +142,23 @@ def _split(arr: np.ndarray, path: Path) -> tuple[np.ndarray, ImageInfo]:
     return image, ImageInfo(dtype=dtype, channels=channels, alpha=alpha, format=path.suffix.lower())
 
 
-def _read_pillow(path: Path) -> np.ndarray:
+def _keep_metadata(im, meta: dict) -> None:
+    """The colour profile, EXIF (of an upright image) and resolution of a Pillow image, into ``meta``."""
+    meta["icc_profile"] = im.info.get("icc_profile") or None
+    exif = im.getexif()
+    meta["exif"] = exif.tobytes() if len(exif) else None
+    dpi = im.info.get("dpi")
+    meta["dpi"] = (float(dpi[0]), float(dpi[1])) if dpi else None
+
+
+def _pillow_metadata(path: Path, meta: dict) -> None:
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        _keep_metadata(ImageOps.exif_transpose(im), meta)
+
+
+def _read_pillow(path: Path, meta: dict) -> np.ndarray:
     from PIL import Image, ImageOps
 
     with Image.open(path) as im:
@@ -145,6 +167,7 @@ def _read_pillow(path: Path) -> np.ndarray:
             raise ImageReadError(f"{path}: an animated/multi-frame {im.format} of {frames} frames; noisefree reads "
                                  f"{_SUPPORTED}. Save the frames as separate files")
         im = ImageOps.exif_transpose(im)
+        _keep_metadata(im, meta)
         if im.mode in ("I;16", "I;16B", "I;16L"):
             return np.asarray(im, dtype=np.uint16)
         if im.mode in ("I", "F"):
@@ -173,7 +196,7 @@ def _read_png16(path: Path) -> np.ndarray:
     return arr
 
 
-def _read_tiff(path: Path) -> np.ndarray:
+def _read_tiff(path: Path, meta: dict) -> np.ndarray:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
@@ -183,6 +206,8 @@ def _read_tiff(path: Path) -> np.ndarray:
                                  f"{_SUPPORTED}. Read stacks with noisefree.stacks.read_stack; `noisefree denoise` "
                                  "and folder datasets take them plane by plane")
         arr = tif.asarray()
+        icc = tif.pages[0].tags.get(34675)  # InterColorProfile
+        meta["icc_profile"] = bytes(icc.value) if icc is not None else None
     if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[-1] not in (1, 3, 4):  # planar C x H x W
         arr = np.moveaxis(arr, 0, -1)
     if arr.dtype.kind == "f":
@@ -194,7 +219,9 @@ def write_image(path, image: np.ndarray, info: ImageInfo | None = None, *, dtype
     """Write a float image on the [0, 1] scale in ``dtype`` (default: the input file's, from ``info``).
 
     Integer outputs are clipped to [0, 1] and rounded; float TIFF is written unscaled. The alpha channel
-    of ``info`` is re-attached untouched. JPEG cannot hold 16 bits: a 16-bit result for a .jpg is refused.
+    of ``info`` is re-attached untouched, and its colour profile (where the format holds one and it fits the
+    output's channels), EXIF and resolution go with it. JPEG cannot hold 16 bits: a 16-bit result for a .jpg
+    is refused.
     """
     path = Path(path)
     dtype = dtype or (info.dtype if info else "uint8")
@@ -221,21 +248,48 @@ def write_image(path, image: np.ndarray, info: ImageInfo | None = None, *, dtype
         alpha = info.alpha.astype(out.dtype) if dtype != "float32" else info.alpha / np.float32(info.max_value)
         out = np.dstack([out if out.ndim == 3 else out[..., None], alpha])
     path.parent.mkdir(parents=True, exist_ok=True)
+    color = out.ndim == 3 and out.shape[-1] >= 3
+    icc = _fitting_profile(info.icc_profile if info is not None else None, color)
     if suffix in (".tif", ".tiff"):
         import tifffile
 
-        photometric = "rgb" if out.ndim == 3 and out.shape[-1] >= 3 else "minisblack"
         extrasamples = ["unassalpha"] if out.ndim == 3 and out.shape[-1] in (2, 4) else None
-        tifffile.imwrite(path, out, photometric=photometric, extrasamples=extrasamples)
+        tifffile.imwrite(path, out, photometric="rgb" if color else "minisblack", extrasamples=extrasamples,
+                         iccprofile=icc)
     elif out.dtype == np.uint16:
         import png
 
         planes = 1 if out.ndim == 2 else out.shape[-1]
         mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[planes] + ";16"
         png.from_array(out.reshape(out.shape[0], -1), mode).save(str(path))
+        if icc is not None:
+            _add_png_profile(path, icc)
     else:
         from PIL import Image
 
         options = {".jpg": {"quality": 95}, ".jpeg": {"quality": 95}, ".webp": {"lossless": True}}.get(suffix, {})
+        if info is not None and suffix != ".bmp":
+            options.update({k: v for k, v in (("icc_profile", icc), ("exif", info.exif), ("dpi", info.dpi))
+                            if v is not None and not (k == "dpi" and suffix == ".webp")})
         Image.fromarray(out).save(path, **options)
     return path
+
+
+def _fitting_profile(icc: bytes | None, color: bool) -> bytes | None:
+    """``icc`` when its colour space fits the output (RGB for colour, gray for gray): a CMYK photo's profile
+    does not describe the RGB result."""
+    if not icc or len(icc) < 20:
+        return None
+    return icc if icc[16:20] == (b"RGB " if color else b"GRAY") else None
+
+
+def _add_png_profile(path: Path, icc: bytes) -> None:
+    """Insert an iCCP chunk (the colour profile) after IHDR of a PNG written by pypng."""
+    import zlib
+
+    import png
+
+    chunks = list(png.Reader(filename=str(path)).chunks())
+    chunks.insert(1, (b"iCCP", b"icc\x00\x00" + zlib.compress(icc)))
+    with open(path, "wb") as f:
+        png.write_chunks(f, chunks)
