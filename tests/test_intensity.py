@@ -26,8 +26,8 @@ def test_images_on_the_unit_scale_are_left_alone_and_others_round_trip():
     counts[5, 7] = np.nan
     counts[9, 1] = np.inf
     unit, mapping = to_unit(counts)
-    assert mapping.rescaled and np.isfinite(unit).all()
-    assert -0.1 < np.percentile(unit, 1) < 0.2 and 0.8 < np.percentile(unit, 99) < 1.1
+    assert mapping.rescaled and mapping.offset == 0 and np.isfinite(unit).all()  # black stays black
+    assert -0.2 < np.percentile(unit, 1) < 0.2 and 0.7 < np.percentile(unit, 99) < 1.0
     back = mapping.back(unit)
     assert np.isnan(back[5, 7]) and back[9, 1] == np.inf
     finite = np.isfinite(counts)
@@ -47,7 +47,7 @@ def test_a_float_tiff_in_counts_is_denoised_in_its_units(tmp_path):
     tifffile.imwrite(tmp_path / "cells.tif", counts.astype(np.float32))
     r = runner.invoke(app, ["denoise", str(tmp_path / "cells.tif"), "-o", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
-    assert "taken as 0 to 1" in r.output and "1 NaN/inf pixel(s)" in r.output and "file's units" in r.output
+    assert "values divided by" in r.output and "1 NaN/inf pixel(s)" in r.output and "file's units" in r.output
     out = tifffile.imread(tmp_path / "out" / "cells.tif")
     assert out.dtype == np.float32 and np.isnan(out[10, 20]) and np.isfinite(out).sum() == out.size - 1
     ok = np.isfinite(out)
@@ -126,13 +126,33 @@ def test_a_network_with_a_bounded_output_works_on_counts(tmp_path):
     assert counts.min() - 1 <= out.min() and out.max() <= counts.max() + 1
 
 
-def test_a_folder_dataset_in_counts_is_flagged_by_name(tmp_path):
+def test_a_folder_in_counts_trains_on_one_scale(tmp_path):
+    """Training and evaluation see a folder of float counts on [0, 1], by one offset and scale for the whole
+    folder (so images keep their relative brightness); the second folder of Noise2Noise pairs takes the first's."""
     from noisefree.data import load_dataset
 
-    tifffile.imwrite(tmp_path / "a.tif", smooth_image(16, 16))
-    tifffile.imwrite(tmp_path / "b.tif", smooth_image(16, 16) * 4000)
-    with pytest.warns(UserWarning, match=r"b.tif holds float values .* to 3\d\d\d.*scale such files to \[0, 1\]"):
-        load_dataset(f"folder:{tmp_path}")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for k in range(3):
+        image = (smooth_image(16, 16, seed=k) * 4000 + 100 * k).astype(np.float32)
+        image[2, 2] = np.nan if k == 1 else image[2, 2]
+        tifffile.imwrite(tmp_path / "a" / f"{k}.tif", image)
+        tifffile.imwrite(tmp_path / "b" / f"{k}.tif", image * 1.5)
+    with pytest.warns(UserWarning, match=r"folder dataset .*a: float values divided by .* onto \[0, 1\].*1 NaN/inf"):
+        data = load_dataset(f"folder:{tmp_path / 'a'}")
+    values = data.batch(slice(None)).numpy()
+    assert np.isfinite(values).all() and -0.05 < values.min() and values.max() < 1.05
+    assert 2000 < data.unit_map.scale < 4500 and data.select([0, 2]).unit_map == data.unit_map
+    with pytest.warns(UserWarning, match="divided by"):
+        pairs = load_dataset(f"folder:{tmp_path / 'b'}", unit_map=data.unit_map)
+    assert pairs.batch(slice(None)).max() > 1.3  # on the first folder's scale, not its own
+    (tmp_path / "u").mkdir()
+    tifffile.imwrite(tmp_path / "u" / "unit.tif", smooth_image(16, 16))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # images on [0, 1] are left alone, silently
+        assert load_dataset(f"folder:{tmp_path / 'u'}").unit_map is None
 
 
 def test_estimate_reports_counts_in_their_units_and_reads_past_nans(tmp_path):

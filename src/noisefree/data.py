@@ -20,7 +20,7 @@ from __future__ import annotations
 import gzip
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .intensity import UnitMap, shared_map, to_unit
 from .io import find_images, read_image
 from .stacks import is_stack, read_stack
 
@@ -68,6 +69,7 @@ class ImageSet:
     max_value: float  # 255 for uint8 storage, 65535 for uint16, 1 for float
     index: np.ndarray  # position of each image within its split (seeds evaluation noise)
     files: list[str] | None = field(default=None)
+    unit_map: UnitMap | None = None  # how a folder of float images in counts was brought onto [0, 1]
 
     def __len__(self) -> int:
         return len(self.images)
@@ -114,11 +116,11 @@ class ImageSet:
         images = self.images[torch.from_numpy(idx).to(self.images.device)] if self.stacked else [
             self.images[i] for i in idx]
         files = [self.files[i] for i in idx] if self.files else None
-        return ImageSet(self.name, images, self.max_value, self.index[idx], files)
+        return replace(self, images=images, index=self.index[idx], files=files)
 
     def to(self, device) -> ImageSet:
         images = self.images.to(device) if self.stacked else [im.to(device) for im in self.images]
-        return ImageSet(self.name, images, self.max_value, self.index, self.files)
+        return replace(self, images=images)
 
     def split(self, val_fraction: float, *, seed: int) -> tuple[ImageSet, ImageSet]:
         """Random train/validation split, fixed by ``seed``."""
@@ -161,20 +163,23 @@ def parse_subset(subset: str | None, n: int) -> slice:
 
 def load_dataset(spec: str, *, split: str = "train", root=None, download: bool = False,
                  resize: int | None = None, subset: str | None = None, grayscale: bool = False,
-                 axes: str | None = None) -> ImageSet:
+                 axes: str | None = None, unit_map: UnitMap | None = None) -> ImageSet:
     """Load dataset ``spec`` (see the module docstring) as an :class:`ImageSet`.
 
     ``split`` is 'train' or 'test' (folders have one split: all their images); ``subset`` keeps images
     START:STOP of the split; ``resize`` makes every image S x S (antialiased bilinear); ``grayscale``
     turns RGB images gray (ITU-R 601 luma). TIFF stacks in a folder give one image per plane (``axes``: their
-    axis order when the files do not record it; see :mod:`noisefree.stacks`).
+    axis order when the files do not record it; see :mod:`noisefree.stacks`). A folder of float images in
+    other units than [0, 1] (microscopy in counts) is brought onto it by one offset and scale for the whole
+    folder (:func:`noisefree.intensity.shared_map`; ``unit_map`` imposes another's, as for the second
+    folder of Noise2Noise pairs), with NaN pixels filled from their neighbours.
     """
     if split not in ("train", "test"):
         raise DatasetError(f"split must be 'train' or 'test', got {split!r}")
     root = Path(root) if root else default_data_root()
     name = check_dataset_spec(spec)
     if name.startswith("folder:"):
-        data = _load_folder(Path(name[len("folder:"):]).expanduser(), axes)
+        data = _load_folder(Path(name[len("folder:"):]).expanduser(), axes, unit_map)
     elif name == "digits":
         data = _load_digits(split)
     elif name in ("mnist", "fashion-mnist"):
@@ -249,22 +254,13 @@ def _missing_message(name: str, root: Path, files: str, exc: Exception) -> str:
             f"pass --data-root. Offline, try --dataset digits (embedded) or folder:PATH.")
 
 
-def _warn_off_scale(path: Path, arrays: list[np.ndarray], names: list[str]) -> None:
-    """Float images far off [0, 1] (microscopy in counts) or with NaNs are kept as they are, which training
-    with synthetic noise (on the [0, 1] scale) cannot use: say so, naming the first such file."""
-    for a, name in zip(arrays, names):
-        finite = np.isfinite(a)
-        lo, hi = (float(a[finite].min()), float(a[finite].max())) if finite.any() else (0.0, 0.0)
-        if not finite.all() or lo < -2 or hi > 3:
-            what = "NaN or inf values" if not finite.all() else f"float values {lo:.4g} to {hi:.4g}"
-            warnings.warn(f"folder dataset {path}: {name} holds {what}; noisefree trains and measures on the "
-                          "[0, 1] scale (noise levels such as --noise gaussian:0.1 are on it), so scale such "
-                          "files to [0, 1] and fill NaNs first (noisefree.intensity.to_unit does both). "
-                          "`noisefree denoise` maps them itself", UserWarning, stacklevel=3)
-            return
+def _what_was_done(mapping: UnitMap, holes: int) -> str:
+    parts = [f"float values divided by {mapping.scale:.4g} onto [0, 1] (one scale for the folder, as "
+             "`noisefree denoise` scales each file)"] if mapping.rescaled else []
+    return "; ".join(parts + ([f"{holes} NaN/inf pixel(s) filled from their neighbours"] if holes else []))
 
 
-def _load_folder(path: Path, axes: str | None = None) -> ImageSet:
+def _load_folder(path: Path, axes: str | None = None, unit_map: UnitMap | None = None) -> ImageSet:
     if is_stack(path, axes=axes):  # one stack: its planes
         files = [path]
     elif not path.is_dir():
@@ -285,7 +281,11 @@ def _load_folder(path: Path, axes: str | None = None) -> ImageSet:
             arrays.append(image)
             depths.append(info.max_value)
             names.append(str(f))
-    _warn_off_scale(path, arrays, names)
+    mapping = unit_map or shared_map(arrays)
+    holes = sum(int((~np.isfinite(a)).sum()) for a in arrays if a.dtype.kind == "f")
+    if mapping.rescaled or holes:
+        arrays = [to_unit(a, name=n, scale_of=mapping)[0] for a, n in zip(arrays, names)]
+        warnings.warn(f"folder dataset {path}: {_what_was_done(mapping, holes)}", UserWarning, stacklevel=3)
     depth = max(depths)
     color = any(a.ndim == 3 for a in arrays)
     tensors = []
@@ -302,7 +302,8 @@ def _load_folder(path: Path, axes: str | None = None) -> ImageSet:
     else:
         max_value = 1.0
     images = torch.stack(tensors) if len({t.shape for t in tensors}) == 1 else tensors
-    return ImageSet(f"folder:{path}", images, max_value, np.arange(len(names)), names)
+    return ImageSet(f"folder:{path}", images, max_value, np.arange(len(names)), names,
+                    mapping if mapping.rescaled else None)
 
 
 def _to_gray(data: ImageSet) -> ImageSet:

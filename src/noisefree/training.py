@@ -232,7 +232,8 @@ def _load_images(config: RunConfig) -> tuple[ImageSet, ImageSet | None]:
         return full, None
     if not (config.dataset.startswith("folder:") and config.pair_dataset.startswith("folder:")):
         raise ValueError("n2n pairs come from two folders: --dataset folder:A --pair-dataset folder:B")
-    pairs = load_dataset(config.pair_dataset, resize=config.resize, grayscale=config.grayscale, axes=config.axes)
+    pairs = load_dataset(config.pair_dataset, resize=config.resize, grayscale=config.grayscale, axes=config.axes,
+                         unit_map=full.unit_map)  # both halves of a pair on one scale
     root_a, root_b = (Path(s[len("folder:"):]).expanduser() for s in (config.dataset, config.pair_dataset))
     everything = full if not config.subset else load_dataset(  # pairs are matched over the whole folder
         config.dataset, resize=config.resize, grayscale=config.grayscale, axes=config.axes)
