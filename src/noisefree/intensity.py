@@ -45,6 +45,8 @@ class UnitMap:
 
     def back(self, unit: np.ndarray) -> np.ndarray:
         """A denoised ``unit`` image (the shape :func:`to_unit` returned) in the file's units, float32."""
+        if not self.rescaled and self.holes is None:
+            return np.asarray(unit, dtype=np.float32)  # nothing to undo: no copy of a big stack
         out = np.array(unit, dtype=np.float32)
         if self.rescaled:
             out *= np.float32(self.scale)
