@@ -26,13 +26,16 @@ def test_images_on_the_unit_scale_are_left_alone_and_others_round_trip():
     counts[5, 7] = np.nan
     counts[9, 1] = np.inf
     unit, mapping = to_unit(counts)
-    assert mapping.rescaled and mapping.offset == 0 and np.isfinite(unit).all()  # black stays black
+    assert mapping.rescaled and np.isfinite(unit).all()
+    dark = counts.copy()
+    dark[0, :5] = 0
+    assert (to_unit(dark)[0][0, :5] == 0).all()  # no offset: black stays black
     assert -0.2 < np.percentile(unit, 1) < 0.2 and 0.7 < np.percentile(unit, 99) < 1.0
     back = mapping.back(unit)
     assert np.isnan(back[5, 7]) and back[9, 1] == np.inf
     finite = np.isfinite(counts)
     assert np.allclose(back[finite], counts[finite], rtol=1e-5, atol=1e-2)
-    assert unit[5, 7] == pytest.approx((counts[5, 6] - mapping.offset) / mapping.scale, abs=0.2)
+    assert unit[5, 7] == pytest.approx(counts[5, 6] / mapping.scale, abs=0.2)
     with pytest.raises(ValueError, match="x.tif: every pixel is NaN"):
         to_unit(np.full((8, 8), np.nan, np.float32), name="x.tif")
 
@@ -127,7 +130,7 @@ def test_a_network_with_a_bounded_output_works_on_counts(tmp_path):
 
 
 def test_a_folder_in_counts_trains_on_one_scale(tmp_path):
-    """Training and evaluation see a folder of float counts on [0, 1], by one offset and scale for the whole
+    """Training and evaluation see a folder of float counts on [0, 1], by one scale for the whole
     folder (so images keep their relative brightness); the second folder of Noise2Noise pairs takes the first's."""
     from noisefree.data import load_dataset
 

@@ -170,9 +170,9 @@ def load_dataset(spec: str, *, split: str = "train", root=None, download: bool =
     START:STOP of the split; ``resize`` makes every image S x S (antialiased bilinear); ``grayscale``
     turns RGB images gray (ITU-R 601 luma). TIFF stacks in a folder give one image per plane (``axes``: their
     axis order when the files do not record it; see :mod:`noisefree.stacks`). A folder of float images in
-    other units than [0, 1] (microscopy in counts) is brought onto it by one offset and scale for the whole
-    folder (:func:`noisefree.intensity.shared_map`; ``unit_map`` imposes another's, as for the second
-    folder of Noise2Noise pairs), with NaN pixels filled from their neighbours.
+    other units than [0, 1] (microscopy in counts) is brought onto it by one scale for the whole folder
+    (:func:`noisefree.intensity.shared_map`; ``unit_map`` imposes another's, as for the second folder of
+    Noise2Noise pairs), with NaN pixels filled from their neighbours.
     """
     if split not in ("train", "test"):
         raise DatasetError(f"split must be 'train' or 'test', got {split!r}")

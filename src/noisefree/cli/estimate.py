@@ -56,10 +56,10 @@ def estimate(
             err.print(tagged("warning:", "yellow", f"{label}: no Poisson-Gaussian a, b: {exc}"), highlight=False)
             a = b = None
         unit = not mapping.rescaled  # float files in counts: their own units, no 8-bit columns
-        if not unit:  # variance a u + b at u = (x - offset) / scale is (scale a) x + scale^2 b - scale a offset
+        if not unit:  # variance a u + b at u = x / scale is (scale a) x + scale^2 b in file units
             sigma *= mapping.scale
             if a is not None:
-                a, b = mapping.scale * a, mapping.scale ** 2 * b - mapping.scale * a * mapping.offset
+                a, b = mapping.scale * a, mapping.scale ** 2 * b
         rows.append({"file": label, "bits": info.dtype, "sigma": sigma, "sigma_8bit": sigma * 255 if unit else None,
                      "a": a, "b": b, "read_noise_8bit": None if b is None or not unit else b ** 0.5 * 255})
     if not rows and not as_json:
