@@ -192,6 +192,7 @@ def test_two_inputs_that_would_share_an_output_both_keep_their_results(tmp_path)
     r = run("denoise", "median", tmp_path / "in", "-o", tmp_path / "out", "--overwrite")
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg", "a.png", "a_gif.png"]
+    assert "a.gif is written as" in r.output and "a_gif.png" in r.output
     from_png, from_gif = (read_image(tmp_path / "out" / n)[0] for n in ("a.png", "a_gif.png"))
     assert np.corrcoef(from_png.ravel(), img.ravel())[0, 1] > 0.9  # each name holds its own input's result
     assert np.corrcoef(from_gif.ravel(), img.ravel())[0, 1] < -0.9

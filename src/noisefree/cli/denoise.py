@@ -33,7 +33,7 @@ def denoise(
 
     Under torchrun (`torchrun --nproc_per_node N -m noisefree denoise ...`) the files are shared out: each
     process denoises every N-th one, so each is written once; a file that fails is reported and the rest go on."""
-    from ..apply import denoise_jobs, find_jobs
+    from ..apply import denoise_jobs, find_jobs, plan_outputs
     from ..denoiser import set_precision
     from ..devices import pick_device
     from ..distributed import from_env
@@ -61,6 +61,10 @@ def denoise(
     problems = problems if shard.main else []
     for _, why in problems:
         err.print(tagged("skipped", "red", str(why)), highlight=False)
+    for (src, natural), planned in zip(jobs, plan_outputs(jobs, dtype=dtype, axes=axes)):
+        if planned.stem != natural.stem:  # two inputs would have shared one output name
+            err.print(f"{src} is written as {planned}: another input's result would have had its name",
+                      highlight=False)
     with Progress("denoising", len(jobs), quiet=quiet, out=err) as bar:
         den.tile_progress = lambda done, total: bar.update(text=f"tiles {done}/{total}")
 
