@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..intensity import UnitMap
+from ..intensity import UnitMap, to_unit
 
 __all__ = ["Job", "JobQueue", "UploadError", "decode_upload", "encode_result", "preview_png"]
 
@@ -59,8 +59,6 @@ def decode_upload(data: bytes, *, max_pixels: int) -> tuple[np.ndarray, object, 
     if image.shape[0] * image.shape[1] > max_pixels:
         raise UploadError(f"the image has {image.shape[0] * image.shape[1] / 1e6:.1f} megapixels; the limit is "
                           f"{max_pixels / 1e6:.0f}")
-    from ..intensity import to_unit
-
     try:
         image, mapping = to_unit(image, name="the uploaded file")
     except ValueError as exc:
