@@ -199,6 +199,11 @@ def test_two_inputs_that_would_share_an_output_both_keep_their_results(tmp_path)
     r = run("denoise", "median", tmp_path / "in", "-o", tmp_path / "f32", "--dtype", "float32")
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in (tmp_path / "f32").iterdir()) == ["a_gif.tif", "a_jpg.tif", "a_png.tif"]
+    (tmp_path / "one").mkdir()  # a name noisefree cannot write gains .png: a new name, but no collision to report
+    Image.fromarray(img).save(tmp_path / "one" / "photo.heic", format="PNG")
+    r = run("denoise", "median", tmp_path / "one" / "photo.heic", "-o", tmp_path / "one_out")
+    assert r.exit_code == 0 and "is written as" not in r.output, r.output
+    assert [p.name for p in (tmp_path / "one_out").iterdir()] == ["photo.heic.png"]
     (tmp_path / "file").write_text("x")
     r = run("denoise", "median", tmp_path / "in", "-o", tmp_path / "file")
     assert r.exit_code == 1 and "a file, not a folder" in r.output

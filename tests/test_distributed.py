@@ -74,12 +74,18 @@ def test_denoise_under_torchrun_writes_each_file_once(tmp_path):
     for i in range(5):
         write_image(tmp_path / "in" / f"f{i}.png", smooth_image(24, 24, seed=i), dtype="uint8")
     (tmp_path / "in" / "broken.png").write_bytes(b"no")
+    # f0.gif is also written as PNG and is shared out to the other process than f0.png: planned before sharing
+    from PIL import Image
+
+    Image.fromarray((smooth_image(24, 24, seed=9) * 255).astype(np.uint8)).save(tmp_path / "in" / "f0.gif")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m",
                         "noisefree", "denoise", "median", tmp_path / "in", "-o", tmp_path / "out"],
                        capture_output=True, text=True, timeout=300, env=env)
     text = r.stdout + r.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"f{i}.png" for i in range(5)]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([f"f{i}.png" for i in range(5)]
+                                                                           + ["f0_gif.png"])
+    assert text.count("f0.gif is written as") == 1 and "exists" not in text
     for i in range(5):  # each file denoised by exactly one rank
         assert text.count(f"denoised {tmp_path / 'in' / f'f{i}.png'}") == 1
     assert text.count("broken.png") >= 1 and "rank 0:" in text and "rank 1:" in text

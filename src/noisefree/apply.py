@@ -20,7 +20,7 @@ from .io import IMAGE_SUFFIXES, SUFFIX_OF_KIND, WRITE_SUFFIXES, find_images, ima
 from .noise import denoising_sigma
 from .stacks import is_stack, read_stack, write_stack
 
-__all__ = ["ApplyReport", "denoise_files", "denoise_jobs", "find_jobs", "plan_outputs"]
+__all__ = ["ApplyReport", "denoise_files", "denoise_jobs", "find_jobs", "output_for", "plan_outputs", "unique_outputs"]
 
 
 @dataclass
@@ -129,25 +129,33 @@ def _denoise_stack(denoiser: Denoiser, src: Path, dst: Path, *, sigma, dtype, ov
 
 
 def plan_outputs(jobs, *, dtype: str | None = None, axes: str | None = None) -> list[Path]:
-    """The file each (input, output) pair of :func:`find_jobs` is written to: the output named with a suffix
-    that can hold the result (see :func:`_output_path`; stacks: .tif), from each file's first bytes. Where two
-    inputs would land on one file (``a.png`` and ``a.gif``, both written as PNG; ``a.png`` and ``a.jpg`` with
-    ``dtype="float32"``), the one whose own name it is keeps it and the others gain their suffix
-    (``a_gif.png``; all of them when none owns it), so no result replaces another."""
-    planned = []
-    for src, dst in jobs:
-        dst = Path(dst)
-        try:
-            kind = image_kind(src) if Path(src).is_file() else None
-            stack = kind == "tiff" and is_stack(src, axes=axes)
-        except Exception:  # unreadable: reading it reports why
-            kind = None
-        if kind is None:
-            planned.append(dst)
-        elif stack:
-            planned.append(dst if dst.suffix.lower() in (".tif", ".tiff") else dst.with_suffix(".tif"))
-        else:
-            planned.append(_output_path(dst, SUFFIX_OF_KIND[kind], dtype))
+    """The file each (input, output) pair of :func:`find_jobs` is written to: :func:`output_for` each, made
+    unique by :func:`unique_outputs`. Planning an already planned list changes nothing."""
+    return unique_outputs(jobs, [output_for(src, dst, dtype=dtype, axes=axes) for src, dst in jobs])
+
+
+def output_for(src, dst, *, dtype: str | None = None, axes: str | None = None) -> Path:
+    """The file ``src``'s result goes to when no other input claims it: ``dst`` named with a suffix that can
+    hold the result (see :func:`_output_path`; stacks: .tif), from the file's first bytes."""
+    dst = Path(dst)
+    try:
+        kind = image_kind(src) if Path(src).is_file() else None
+        stack = kind == "tiff" and is_stack(src, axes=axes)
+    except Exception:  # unreadable: reading it reports why
+        kind = None
+    if kind is None:
+        return dst
+    if stack:
+        return dst if dst.suffix.lower() in (".tif", ".tiff") else dst.with_suffix(".tif")
+    return _output_path(dst, SUFFIX_OF_KIND[kind], dtype)
+
+
+def unique_outputs(jobs, outputs: list[Path]) -> list[Path]:
+    """``outputs`` (one per job) with no file named twice. Where two inputs would land on one file (``a.png``
+    and ``a.gif``, both written as PNG; ``a.png`` and ``a.jpg`` with ``dtype="float32"``), the one whose own
+    name it is keeps it and the others gain their suffix (``a_gif.png``; all of them when none owns it), so
+    no result replaces another."""
+    planned = list(outputs)
     groups: dict[Path, list[int]] = {}
     for i, path in enumerate(planned):
         groups.setdefault(path.resolve(), []).append(i)

@@ -33,7 +33,7 @@ def denoise(
 
     Under torchrun (`torchrun --nproc_per_node N -m noisefree denoise ...`) the files are shared out: each
     process denoises every N-th one, so each is written once; a file that fails is reported and the rest go on."""
-    from ..apply import denoise_jobs, find_jobs, plan_outputs
+    from ..apply import denoise_jobs, find_jobs, output_for, unique_outputs
     from ..denoiser import set_precision
     from ..devices import pick_device
     from ..distributed import from_env
@@ -57,14 +57,17 @@ def denoise(
         set_precision(den, precision)
     jobs, problems = find_jobs(args, output)
     _check_sigma_scale(sigma, [src for src, _ in jobs])
-    jobs = jobs[shard.rank::shard.world]
+    # outputs planned over all the files before they are shared out, so two processes never share a name
+    own = [output_for(src, dst, dtype=dtype, axes=axes) for src, dst in jobs]
+    unique = unique_outputs(jobs, own)
+    for (src, _), wanted, planned in zip(jobs, own, unique):
+        if planned != wanted and shard.main:  # two inputs would have shared one output name
+            err.print(f"{src} is written as {planned}: another input's result would have had its name",
+                      highlight=False)
+    jobs = [(src, dst) for (src, _), dst in zip(jobs, unique)][shard.rank::shard.world]
     problems = problems if shard.main else []
     for _, why in problems:
         err.print(tagged("skipped", "red", str(why)), highlight=False)
-    for (src, natural), planned in zip(jobs, plan_outputs(jobs, dtype=dtype, axes=axes)):
-        if planned.stem != natural.stem:  # two inputs would have shared one output name
-            err.print(f"{src} is written as {planned}: another input's result would have had its name",
-                      highlight=False)
     with Progress("denoising", len(jobs), quiet=quiet, out=err) as bar:
         den.tile_progress = lambda done, total: bar.update(text=f"tiles {done}/{total}")
 
